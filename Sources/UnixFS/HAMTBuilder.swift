@@ -11,23 +11,14 @@ struct HAMTBuilder {
 
     struct Keyed {
         let name: String
-        let nameBytes: [UInt8]
         let link: UnixFSLink
-        var frames: [[UInt8]]
+        var key: HAMTKey
 
-        /// Byte `depth` of the infinite hash stream: frame 0 is hash(key), frame f is hash(key ‖ f).
-        mutating func slot(depth: Int) -> Int {
-            let frame = depth / 8
-            while frames.count <= frame {
-                let f = frames.count
-                frames.append(Murmur3.x64_64(f == 0 ? nameBytes : nameBytes + [UInt8(truncatingIfNeeded: f)]))
-            }
-            return Int(frames[frame][depth % 8])
-        }
+        mutating func slot(depth: Int) -> Int { key.slot(depth: depth) }
     }
 
     func build(_ entries: [(String, UnixFSLink)]) throws -> UnixFSLink {
-        let keyed = entries.map { Keyed(name: $0.0, nameBytes: Array($0.0.utf8), link: $0.1, frames: []) }
+        let keyed = entries.map { Keyed(name: $0.0, link: $0.1, key: HAMTKey($0.0)) }
         return try node(keyed, depth: 0)
     }
 
@@ -42,7 +33,7 @@ struct HAMTBuilder {
         var childSizes: UInt64 = 0
         for slot in 0..<HAMTBuilder.fanout where !buckets[slot].isEmpty {
             bitfield[bitfield.count - 1 - slot / 8] |= 1 << UInt8(slot % 8)
-            let prefix = String(format: "%02X", slot)
+            let prefix = HAMTKey.prefix(slot)
             if buckets[slot].count == 1 {
                 let e = buckets[slot][0]
                 links.append(PBLink(hash: e.link.cid, name: prefix + e.name, tsize: e.link.dagSize))
@@ -60,4 +51,27 @@ struct HAMTBuilder {
         try sink.put(block)
         return UnixFSLink(cid: block.cid, dagSize: UInt64(bytes.count) + childSizes, contentSize: 0)
     }
+}
+
+/// The hash stream of a HAMT key: frame 0 is murmur3-x64-64(name), frame f ≥ 1 is that of name ‖ f.
+struct HAMTKey {
+    let nameBytes: [UInt8]
+    var frames: [[UInt8]] = []
+
+    init(_ name: String) { nameBytes = Array(name.utf8) }
+
+    /// The slot (0–255) of this key at `depth`.
+    mutating func slot(depth: Int) -> Int {
+        let frame = depth / 8
+        while frames.count <= frame {
+            let f = frames.count
+            frames.append(Murmur3.x64_64(f == 0 ? nameBytes : nameBytes + [UInt8(truncatingIfNeeded: f)]))
+        }
+        return Int(frames[frame][depth % 8])
+    }
+
+    static let hexDigits = Array("0123456789ABCDEF")
+
+    /// The link-name prefix of a slot: two upper-case hex digits.
+    static func prefix(_ slot: Int) -> String { String([hexDigits[slot >> 4], hexDigits[slot & 15]]) }
 }

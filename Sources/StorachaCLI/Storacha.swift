@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+
+/// The `storacha` command-line tool.
+@main
+struct Storacha: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "storacha",
+        abstract: "Store files on Storacha (IPFS hot storage with Filecoin deals) and get them back.",
+        discussion: "Content addressing is byte-for-byte compatible with the official JS client: the same root CIDs, the same CAR shards and the same sharded DAG index as `storacha up`.",
+        version: "0.1.0",
+        subcommands: [CARCommand.self, CIDCommand.self, BenchCommand.self]
+    )
+}
+
+/// A failure reported to the user as one line, with a non-zero exit.
+struct CLIError: Error, CustomStringConvertible, LocalizedError {
+    let description: String
+    init(_ message: String) { description = message }
+    var errorDescription: String? { description }
+}
+
+/// Runs `body`, turning any error into a one-line ``CLIError``.
+func userFacing<T>(_ body: () async throws -> T) async throws -> T {
+    do { return try await body() } catch let e as CLIError { throw e } catch let e as ExitCode { throw e } catch {
+        throw CLIError(String(describing: error))
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
