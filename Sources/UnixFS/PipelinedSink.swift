@@ -9,7 +9,6 @@ public final class PipelinedSink: BlockSink, @unchecked Sendable {
     let capacity: Int
     let condition = NSCondition()
     var queue: [Block] = []
-    var head = 0
     var closed = false
     var failure: Error?
     var finishedDraining = false
@@ -29,7 +28,7 @@ public final class PipelinedSink: BlockSink, @unchecked Sendable {
     public func put(_ block: Block) throws {
         condition.lock()
         defer { condition.unlock() }
-        while queue.count - head >= capacity && failure == nil { condition.wait() }
+        while queue.count >= capacity && failure == nil { condition.wait() }
         if let failure { throw failure }
         queue.append(block)
         condition.broadcast()
@@ -38,19 +37,14 @@ public final class PipelinedSink: BlockSink, @unchecked Sendable {
     func drain() {
         while true {
             condition.lock()
-            while queue.count == head && !closed { condition.wait() }
-            if queue.count == head && closed {
+            while queue.isEmpty && !closed { condition.wait() }
+            if queue.isEmpty && closed {
                 finishedDraining = true
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let block = queue[head]
-            head += 1
-            if head > 64 && head * 2 > queue.count {
-                queue.removeFirst(head)
-                head = 0
-            }
+            let block = queue.removeFirst()  // at most `capacity` elements: cheap, and nothing is retained
             condition.broadcast()
             let failed = failure != nil
             condition.unlock()
