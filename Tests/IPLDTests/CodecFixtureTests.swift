@@ -18,7 +18,11 @@ enum Fixtures {
     }
 
     static func names() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("fixtures").path)) ?? []).sorted()
+        let dir = root.appendingPathComponent("fixtures")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted().filter { name in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
     }
 
     static func forms(_ name: String) throws -> [Form] {
