@@ -48,17 +48,19 @@ struct BenchCommand: AsyncParsableCommand {
                 shardCount = result.shards.count
                 try? FileManager.default.removeItem(at: out)
             }
+            let peak = peakResidentMemoryBytes().map { Double($0) / 1_048_576 }
             let mb = Double(size) / 1e6
             let packRate = mb / bestPack
             let shaRate = sha
             let ratio = packRate / shaRate * 100
             if json {
-                print(#"{"bytes":\#(size),"sha256MBps":\#(Int(shaRate)),"packMBps":\#(Int(packRate)),"packPercentOfSHA256":\#(Int(ratio)),"shards":\#(shardCount),"root":"\#(root)"}"#)
+                print(#"{"bytes":\#(size),"sha256MBps":\#(Int(shaRate)),"packMBps":\#(Int(packRate)),"packPercentOfSHA256":\#(Int(ratio)),"shards":\#(shardCount),"root":"\#(root)","peakRSSMiB":\#(Int(peak ?? 0))}"#)
             } else {
                 print("input            \(size) bytes (lcg), \(shardCount) shard(s), root \(root)")
                 print("sha256 (1 core)  \(String(format: "%.0f", shaRate)) MB/s")
                 print("car pack         \(String(format: "%.0f", packRate)) MB/s  (best of \(max(1, runs)), \(String(format: "%.2f", bestPack)) s)")
                 print("pack / sha256    \(String(format: "%.0f", ratio))%  (one-core bound: 50%)")
+                if let peak { print("peak RSS         \(String(format: "%.1f", peak)) MiB (whole bench process)") }
             }
         }
     }
