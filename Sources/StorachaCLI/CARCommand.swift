@@ -133,8 +133,7 @@ extension CARCommand {
 
         func run() async throws {
             try await userFacing {
-                let store = try CARBlockStore(urls: cars.map { URL(fileURLWithPath: $0) })
-                guard let root = await store.root else { throw CLIError("no root CID in the CAR header(s); nothing to unpack") }
+                let (store, root) = try await openDAG(cars)
                 let exporter = UnixFSExporter(source: store)
                 let target = try await exporter.resolve(root, path: path)
                 let destination = URL(fileURLWithPath: output ?? target.description)
@@ -169,8 +168,7 @@ extension CARCommand {
 
         func run() async throws {
             try await userFacing {
-                let store = try CARBlockStore(urls: cars.map { URL(fileURLWithPath: $0) })
-                guard let root = await store.root else { throw CLIError("no root CID in the CAR header(s)") }
+                let (store, root) = try await openDAG(cars)
                 let exporter = UnixFSExporter(source: store)
                 try await walk(exporter, root, path: "")
                 await store.close()
@@ -225,6 +223,16 @@ extension CARCommand {
             }
         }
     }
+}
+
+/// Indexes the CARs of one DAG and returns the root named by their headers.
+func openDAG(_ cars: [String]) async throws -> (CARBlockStore, CID) {
+    for path in cars where !FileManager.default.isReadableFile(atPath: path) {
+        throw CLIError("cannot open \(path): no such file or not readable")
+    }
+    let store = try CARBlockStore(urls: cars.map { URL(fileURLWithPath: $0) })
+    guard let root = await store.root else { throw CLIError("no root CID in the CAR header(s); nothing to read") }
+    return (store, root)
 }
 
 func openForReading(_ path: String) throws -> FileHandle {

@@ -81,6 +81,10 @@ enum Fixtures {
         for v in values.dropFirst() { #expect(v == values[0], "all forms of \(name) decode to the same data") }
     }
 
+    @Test func allFixturesAreFound() {
+        #expect(Fixtures.names().count >= 127, "the codec-fixtures must be present at ../shared/vectors/codec-fixtures")
+    }
+
     @Test func negativeDAGCBOR() throws {
         let cases = try DAGJSON.decode(try Data(contentsOf: Fixtures.root.appendingPathComponent("negative-fixtures/dag-cbor/decode/duplicate-keys.json")))
         for c in cases.listValue ?? [] {

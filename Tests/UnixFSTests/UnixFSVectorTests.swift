@@ -97,6 +97,11 @@ struct VectorCase: Decodable, CustomStringConvertible, Sendable {
         try Self.run(c)
     }
 
+    @Test func vectorsArePresent() throws {
+        #expect(try VectorCase.all().count == 25)
+        #expect(VectorCase.selected(slow: false).count == 22)
+    }
+
     @Test func generatorsMatchPublishedDigests() throws {
         #expect(Multihash.sha256(Generator.bytes("lcg", size: 1)).digest.hex == "dabd3aff769f07eb2965401eb029974ebba3407afd02b26ddb564ea5f8efae72")
         #expect(Multihash.sha256(Generator.bytes("pattern", size: 1_048_577)).digest.hex == "0d09f3eabb5c78e5d435c41e3b3755f1c4d038657f739d0be0083c24e71235df")
