@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "IPLD", targets: ["IPLD"]),
         .library(name: "CAR", targets: ["CAR"]),
         .library(name: "UnixFS", targets: ["UnixFS"]),
+        .library(name: "UCAN", targets: ["UCAN"]),
+        .library(name: "Ucanto", targets: ["Ucanto"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -23,10 +25,12 @@ let package = Package(
         .target(name: "IPLD", dependencies: ["Multiformats"]),
         .target(name: "CAR", dependencies: ["Multiformats", "IPLD", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "UCAN", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Ucanto", dependencies: ["Multiformats", "IPLD", "CAR", "UCAN"]),
         .executableTarget(
             name: "StorachaCLI",
             dependencies: [
-                "Multiformats", "IPLD", "CAR", "UnixFS",
+                "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -35,6 +39,8 @@ let package = Package(
         .testTarget(name: "IPLDTests", dependencies: ["IPLD", "Multiformats"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "IPLD", "Multiformats"]),
         .testTarget(name: "UnixFSTests", dependencies: ["UnixFS", "CAR", "IPLD", "Multiformats", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "UCANTests", dependencies: ["UCAN", "CAR", "IPLD", "Multiformats"]),
+        .testTarget(name: "UcantoTests", dependencies: ["Ucanto", "UCAN", "CAR", "IPLD", "Multiformats"]),
         .testTarget(name: "StorachaCLITests", dependencies: ["StorachaCLI", "UnixFS", "CAR", "Multiformats"]),
     ]
 )
