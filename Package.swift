@@ -38,9 +38,10 @@ let package = Package(
         .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats"]),
         .testTarget(name: "IPLDTests", dependencies: ["IPLD", "Multiformats"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "IPLD", "Multiformats"]),
-        .testTarget(name: "UnixFSTests", dependencies: ["UnixFS", "CAR", "IPLD", "Multiformats", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "UCANTests", dependencies: ["UCAN", "CAR", "IPLD", "Multiformats"]),
-        .testTarget(name: "UcantoTests", dependencies: ["Ucanto", "UCAN", "CAR", "IPLD", "Multiformats"]),
+        .testTarget(name: "UnixFSTests", dependencies: ["UnixFS", "CAR", "IPLD", "Multiformats", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "TestSupport", dependencies: ["UCAN", "IPLD", "Multiformats", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/Support"),
+        .testTarget(name: "UCANTests", dependencies: ["UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),
+        .testTarget(name: "UcantoTests", dependencies: ["Ucanto", "UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "StorachaCLITests", dependencies: ["StorachaCLI", "UnixFS", "CAR", "Multiformats"]),
     ]
 )

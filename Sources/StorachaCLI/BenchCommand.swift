@@ -3,10 +3,20 @@ import Crypto
 import Foundation
 import UnixFS
 
-/// `storacha bench`: pack throughput against the SHA-256 limit of this machine.
+/// `storacha bench`: performance measurements against this machine's limits.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
+        abstract: "Measure performance on this machine (see docs/PERFORMANCE.md).",
+        subcommands: [PackBench.self, UCANBench.self],
+        defaultSubcommand: PackBench.self
+    )
+}
+
+/// `storacha bench pack`: pack throughput against the SHA-256 limit of this machine.
+struct PackBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pack",
         abstract: "Measure `car pack` throughput beside single-core SHA-256 throughput on this machine.",
         discussion: "Packing hashes every byte twice (raw leaf, then CAR shard), so one core's bound is 50% of SHA-256 speed; the packer hashes leaves and shards on two threads to go past it. Build with `swift build -c release` for meaningful numbers."
     )

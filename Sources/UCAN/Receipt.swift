@@ -31,6 +31,8 @@ public enum Outcome: Hashable, Sendable {
         return .error(.map(m))
     }
 
+    /// The `ok` value, if any.
+    public var okValue: IPLDValue? { if case .ok(let v) = self { return v } else { return nil } }
     /// `true` for `ok`.
     public var isOK: Bool { if case .ok = self { return true } else { return false } }
     /// The error `name`, if any.
@@ -163,5 +165,45 @@ public struct Receipt: Hashable, Sendable {
         }
         if seen.insert(root.cid).inserted { out.append(root) }
         return out
+    }
+}
+
+/// A promise of a task's result: `{"ucan/await": [selector, taskLink]}` (e.g. `.out.ok.site`).
+public struct UCANAwait: Hashable, Sendable {
+    /// The key of the await form.
+    public static let key = "ucan/await"
+
+    /// A selector into the awaited receipt, such as `.out.ok` or `.out.ok.address.url`.
+    public let selector: String
+    /// The awaited task (invocation) CID.
+    public let task: CID
+
+    /// Creates an await.
+    public init(selector: String, task: CID) {
+        self.selector = selector
+        self.task = task
+    }
+
+    /// The IPLD form.
+    public var ipld: IPLDValue { .map([UCANAwait.key: .list([.string(selector), .link(task)])]) }
+
+    /// Reads the IPLD form; `nil` when `value` is not an await.
+    public init?(ipld value: IPLDValue) {
+        guard case .map(let m) = value, m.count == 1, case .list(let l)? = m[UCANAwait.key], l.count == 2,
+              case .string(let selector) = l[0], case .link(let task) = l[1] else { return nil }
+        self.init(selector: selector, task: task)
+    }
+
+    /// Resolves the selector against a receipt's result (`.out.ok…` / `.out.error…`).
+    public func resolve(in receipt: Receipt) -> IPLDValue? {
+        var parts = selector.split(separator: ".").map(String.init)
+        guard parts.first == "out" else { return nil }
+        parts.removeFirst()
+        var value: IPLDValue = receipt.out.ipld
+        for p in parts {
+            guard let next = value[p] else { return nil }
+            value = next
+        }
+        return value
     }
 }

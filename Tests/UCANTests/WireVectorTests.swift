@@ -3,6 +3,7 @@ import Testing
 import CAR
 import IPLD
 import Multiformats
+import TestSupport
 @testable import UCAN
 
 @Suite struct PrincipalTests {
@@ -247,5 +248,25 @@ struct AgentMessageFixture {
         let block = try parsed.block()
         #expect(block.cid.codec == CID.Codec.raw)
         #expect(try UCAN(block: block).verifySignature(Principals.alice.verifier))
+    }
+}
+
+@Suite struct AwaitTests {
+    @Test func awaitRoundTripAndResolve() throws {
+        let inv = try tvB()
+        let receipt = try Receipt.issue(issuer: Principals.service, ran: .delegation(inv),
+                                        result: .ok(["address": ["url": "http://127.0.0.1/put", "headers": ["content-length": "3"]]]))
+        let a = UCANAwait(selector: ".out.ok.address.url", task: inv.cid)
+        #expect(UCANAwait(ipld: a.ipld) == a)
+        #expect(a.resolve(in: receipt) == "http://127.0.0.1/put")
+        #expect(UCANAwait(selector: ".out.ok.missing", task: inv.cid).resolve(in: receipt) == nil)
+        #expect(UCANAwait(ipld: ["ucan/await": ["x"]]) == nil)
+        // Effects: fork and join links survive the round trip.
+        let withFx = try Receipt.issue(issuer: Principals.service, ran: .delegation(inv), result: .ok(["site": a.ipld]),
+                                       fork: [.delegation(try tvA())], join: .link(inv.cid))
+        let back = try Receipt(root: withFx.cid, blocks: withFx.blocks)
+        #expect(back.fork == [try tvA().cid] && back.join == inv.cid)
+        #expect(back.forkedInvocations.map(\.cid) == [try tvA().cid])
+        #expect(UCANAwait(ipld: back.out.okValue?["site"] ?? .null) == a)
     }
 }

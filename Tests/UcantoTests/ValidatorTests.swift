@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import IPLD
 import Multiformats
+import TestSupport
 import UCAN
 @testable import Ucanto
 

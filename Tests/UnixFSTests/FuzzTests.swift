@@ -3,19 +3,8 @@ import Testing
 import CAR
 import IPLD
 import Multiformats
+import TestSupport
 @testable import UnixFS
-
-/// A small deterministic PRNG so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 /// Feeds random and mutated bytes to every decoder: each must return or throw, never trap.
 @Suite struct FuzzTests {

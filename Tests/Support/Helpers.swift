@@ -1,0 +1,66 @@
+import Foundation
+import Crypto
+import IPLD
+import Multiformats
+import UCAN
+
+public func hex(_ s: String) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(s.count / 2)
+    var it = s.utf8.makeIterator()
+    func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : (c >= 65 ? c - 55 : c - 48) }
+    while let a = it.next(), let b = it.next() { out.append(nibble(a) << 4 | nibble(b)) }
+    return out
+}
+
+public func toHex(_ b: some Collection<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined() }
+
+public func sha256Hex(_ d: Data) -> String { toHex(Array(SHA256.hash(data: d))) }
+
+// Shared by the UCAN and Ucanto test targets.
+
+/// The well-known ucanto test principals (wire-format.md §11.1).
+public enum Principals {
+    public static let alice = try! Ed25519Signer(parsing: "MgCZT5vOnYZoVAeyjnzuJIVY9J4LNtJ+f8Js0cTPuKUpFne0BVEDJjEu6quFIU8yp91/TY/+MYK8GvlKoTDnqOCovCVM=")
+    public static let bob = try! Ed25519Signer(parsing: "MgCYbj5AJfVvdrjkjNCxB3iAUwx7RQHVQ7H1sKyHy46Iose0BEevXgL1V73PD9snOCIoONgb+yQ9sycYchQC8kygR4qY=")
+    public static let mallory = try! Ed25519Signer(parsing: "MgCYtH0AvYxiQwBG6+ZXcwlXywq9tI50G2mCAUJbwrrahkO0B0elFYkl3Ulf3Q3A/EvcVY0utb4etiSE8e6pi4H0FEmU=")
+    public static let service = try! Ed25519Signer(parsing: "MgCYKXoHVy7Vk4/QjcEGi+MCqjntUiasxXJ8uJKY0qh11e+0Bs8WsdqGK7xothgrDzzWD0ME7ynPjz2okXDh8537lId8=")
+}
+
+public func vector(_ name: String) -> (hex: [String], cids: [String], code: [String]) { WireVectors.sections[name]! }
+
+public var sharedVectors: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/vectors")
+}
+
+/// TV-A: alice → bob, store/add on alice, exp 1700000000.
+public func tvA() throws -> Delegation {
+    try Delegation.delegate(issuer: Principals.alice, audience: Principals.bob.did,
+                            capabilities: [Capability(can: "store/add", with: Principals.alice.did.string)], expiration: .at(1_700_000_000))
+}
+
+/// TV-B: bob → service invocation with TV-A as proof.
+public func tvB() throws -> Delegation {
+    let nb: [String: IPLDValue] = [
+        "link": .link(try CID("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")),
+        "size": 42,
+        "digest": .bytes([0x12, 0x20] + [UInt8](repeating: 0, count: 32)),
+    ]
+    return try Delegation.invoke(issuer: Principals.bob, audience: Principals.service.did,
+                                 capability: Capability(can: "store/add", with: Principals.alice.did.string, nb: nb),
+                                 expiration: .at(1_700_000_030), nonce: "abc", proofs: [.delegation(try tvA())])
+}
+
+/// A small deterministic PRNG so randomized tests reproduce.
+public struct SplitMix64: RandomNumberGenerator {
+    public var state: UInt64
+    public init(state: UInt64) { self.state = state }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
