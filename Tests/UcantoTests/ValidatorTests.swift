@@ -120,6 +120,17 @@ func leafNames(_ r: Result<Authorization, ValidationError>) -> [String] {
         #expect(leafNames(await w.check(try w.invoke(w.agent, can: "upload/add", nb: ["root": .link(CID.sha256(codec: 0x55, [UInt8]()))], proofs: [.delegation(proof)]))) == ["InvalidSignature"])
     }
 
+    @Test func tamperedBytesInTheRequestAreRefused() async throws {
+        // Flip a byte inside the proof block of a request body: the CAR no longer matches its CIDs.
+        let d = try w.delegate(w.space, to: w.agent.did, can: "upload/list")
+        let body = try AgentMessage.request([try w.invoke(w.agent, proofs: [.delegation(d)])]).encode()
+        let range = try #require(body.range(of: d.root.bytes))
+        var tampered = body
+        tampered[range.lowerBound + 80] ^= 0x01
+        #expect(throws: UCANError.self) { try AgentMessage.decode(tampered) }
+        #expect(try AgentMessage.decode(body).invocations.count == 1)
+    }
+
     @Test func expiredAndNotYetValid() async throws {
         let expired = try w.delegate(w.space, to: w.agent.did, can: "upload/list", exp: .at(w.now - 1))
         let r1 = await w.check(try w.invoke(w.agent, proofs: [.delegation(expired)]))
