@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "swift-storacha",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "storacha", targets: ["StorachaCLI"]),
         .library(name: "Multiformats", targets: ["Multiformats"]),
@@ -16,6 +16,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -27,12 +32,24 @@ let package = Package(
         .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UCAN", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Ucanto", dependencies: ["Multiformats", "IPLD", "CAR", "UCAN"]),
-        .executableTarget(
-            name: "StorachaCLI",
+        .target(
+            name: "LocalService",
             dependencies: [
                 "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "StorachaCLI",
+            dependencies: [
+                "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "LocalService",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats"]),
@@ -42,6 +59,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["UCAN", "IPLD", "Multiformats", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/Support"),
         .testTarget(name: "UCANTests", dependencies: ["UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "UcantoTests", dependencies: ["Ucanto", "UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),
+        .testTarget(name: "LocalServiceTests", dependencies: [
+            "LocalService", "UCAN", "Ucanto", "UnixFS", "CAR", "IPLD", "Multiformats", "TestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .testTarget(name: "StorachaCLITests", dependencies: ["StorachaCLI", "UnixFS", "CAR", "Multiformats"]),
     ]
 )

@@ -1,0 +1,142 @@
+import Crypto
+import Foundation
+import Multiformats
+
+/// Blobs as files in a content-addressed tree (`blobs/<2 hex>/<base58btc multihash>`). Writes go to
+/// a temporary file that is fsynced and renamed, so a crash leaves either nothing or the whole blob.
+public struct BlobStore: Sendable {
+    /// Root directory.
+    public let root: URL
+    let temp: URL
+
+    /// Uses (creating) `root`.
+    public init(root: URL) throws {
+        self.root = root
+        self.temp = root.appendingPathComponent(".tmp")
+        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
+        // Leftovers of writes interrupted by a crash are never valid blobs.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temp.path)) ?? [] {
+            try? FileManager.default.removeItem(at: temp.appendingPathComponent(name))
+        }
+    }
+
+    /// Where the blob with `digest` lives.
+    public func url(for digest: Multihash) -> URL {
+        let name = digest.description
+        let bucket = String(format: "%02x", digest.digest.last ?? 0)
+        return root.appendingPathComponent(bucket).appendingPathComponent(name)
+    }
+
+    /// `true` when the blob is stored.
+    public func has(_ digest: Multihash) -> Bool { FileManager.default.fileExists(atPath: url(for: digest).path) }
+
+    /// Size of a stored blob.
+    public func size(of digest: Multihash) -> UInt64? {
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: url(for: digest).path) else { return nil }
+        return (attrs[.size] as? NSNumber)?.uint64Value
+    }
+
+    /// A writer for a new blob; nothing becomes visible until ``BlobWriter/commit()``.
+    public func writer(expecting digest: Multihash, size: UInt64) throws -> BlobWriter {
+        let url = temp.appendingPathComponent(UUID().uuidString)
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw BlobStoreError.io("cannot create \(url.path)") }
+        return BlobWriter(store: self, tempURL: url, handle: try FileHandle(forWritingTo: url), digest: digest, size: size)
+    }
+
+    /// Stores `data` if it matches `digest`.
+    public func put(_ data: Data, digest: Multihash) throws {
+        let w = try writer(expecting: digest, size: UInt64(data.count))
+        do {
+            try w.write(data)
+            try w.commit()
+        } catch {
+            w.abort()
+            throw error
+        }
+    }
+
+    /// Reads `length` bytes at `offset` (the whole blob when `length` is nil).
+    public func read(_ digest: Multihash, offset: UInt64 = 0, length: UInt64? = nil) throws -> Data {
+        let handle: FileHandle
+        do { handle = try FileHandle(forReadingFrom: url(for: digest)) } catch { throw BlobStoreError.notFound(digest.description) }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: offset)
+        if let length { return try handle.read(upToCount: Int(length)) ?? Data() }
+        return try handle.readToEnd() ?? Data()
+    }
+
+    /// Deletes a blob.
+    public func remove(_ digest: Multihash) {
+        try? FileManager.default.removeItem(at: url(for: digest))
+    }
+}
+
+/// Streams one blob to disk, hashing as it goes.
+public final class BlobWriter: @unchecked Sendable {
+    let store: BlobStore
+    let tempURL: URL
+    let handle: FileHandle
+    let digest: Multihash
+    let size: UInt64
+    var hasher = SHA256()
+    var written: UInt64 = 0
+    var closed = false
+
+    init(store: BlobStore, tempURL: URL, handle: FileHandle, digest: Multihash, size: UInt64) {
+        self.store = store
+        self.tempURL = tempURL
+        self.handle = handle
+        self.digest = digest
+        self.size = size
+    }
+
+    /// Appends bytes; fails as soon as the blob grows past its declared size.
+    public func write(_ data: Data) throws {
+        written += UInt64(data.count)
+        guard written <= size else { throw BlobStoreError.sizeMismatch(expected: size, actual: written) }
+        hasher.update(data: data)
+        try handle.write(contentsOf: data)
+    }
+
+    /// Checks size and digest, fsyncs and moves the blob into place.
+    public func commit() throws {
+        guard written == size else { abort(); throw BlobStoreError.sizeMismatch(expected: size, actual: written) }
+        guard digest.code == Multihash.sha256Code, Array(hasher.finalize()) == digest.digest else {
+            abort()
+            throw BlobStoreError.digestMismatch(digest.description)
+        }
+        try handle.synchronize()
+        try handle.close()
+        closed = true
+        let final = store.url(for: digest)
+        try FileManager.default.createDirectory(at: final.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if FileManager.default.fileExists(atPath: final.path) {
+            try? FileManager.default.removeItem(at: tempURL)
+            return
+        }
+        try FileManager.default.moveItem(at: tempURL, to: final)
+    }
+
+    /// Drops the partial blob.
+    public func abort() {
+        if !closed { try? handle.close(); closed = true }
+        try? FileManager.default.removeItem(at: tempURL)
+    }
+}
+
+/// Blob storage failures.
+public enum BlobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case notFound(String)
+    case sizeMismatch(expected: UInt64, actual: UInt64)
+    case digestMismatch(String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let d): return "blob \(d) is not stored"
+        case .sizeMismatch(let e, let a): return "blob has \(a) bytes, expected \(e)"
+        case .digestMismatch(let d): return "blob bytes do not hash to \(d)"
+        case .io(let s): return s
+        }
+    }
+}

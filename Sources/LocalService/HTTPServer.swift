@@ -1,0 +1,292 @@
+import CAR
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IPLD
+import Logging
+import Multiformats
+import UCAN
+import Ucanto
+import UnixFS
+
+/// A running local service: its URL and DID; ``stop()`` shuts it down.
+public final class RunningService: Sendable {
+    /// Base URL, e.g. `http://127.0.0.1:41235`.
+    public let url: String
+    /// Gateway-only URL when a gateway port was configured.
+    public let gatewayURL: String?
+    /// The service.
+    public let service: UploadService
+    let task: Task<Void, Error>
+
+    init(url: String, gatewayURL: String?, service: UploadService, task: Task<Void, Error>) {
+        self.url = url
+        self.gatewayURL = gatewayURL
+        self.service = service
+        self.task = task
+    }
+
+    /// The service DID.
+    public var did: DID { service.identity.did }
+
+    /// Stops the server and waits for it to finish.
+    public func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    /// Waits until the server stops (for the CLI).
+    public func wait() async throws { try await task.value }
+}
+
+/// Puts an ``UploadService`` on HTTP: `POST /` (ucanto), `GET /receipt/<task>`, `PUT`/`GET /blob/<digest>`,
+/// `GET /validate-email`, and the trustless gateway under `/ipfs/`.
+public enum LocalServer {
+    /// Starts the service in this process and returns once it is listening.
+    public static func start(_ configuration: ServiceConfiguration, logger: Logger = Logger(label: "storacha.local")) async throws -> RunningService {
+        let service = try UploadService(configuration: configuration, logger: logger)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let host = configuration.host
+        let main = Application(responder: ServiceResponder(service: service, gatewayOnly: false),
+                               configuration: .init(address: .hostname(host, port: configuration.port), serverName: "storacha-local"),
+                               onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+                               logger: logger)
+        var gateway: Application<ServiceResponder>?
+        if let gatewayPort = configuration.gatewayPort {
+            gateway = Application(responder: ServiceResponder(service: service, gatewayOnly: true),
+                                  configuration: .init(address: .hostname(host, port: gatewayPort), serverName: "storacha-gateway"),
+                                  onServerRunning: { channel in continuation.yield(-(channel.localAddress?.port ?? 0)) },
+                                  logger: logger)
+        }
+        let gatewayApp = gateway
+        let task = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await main.runService(gracefulShutdownSignals: []) }
+                if let gatewayApp { group.addTask { try await gatewayApp.runService(gracefulShutdownSignals: []) } }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+        var mainPort = 0
+        var gatewayPort: Int?
+        let expected = gateway == nil ? 1 : 2
+        var seen = 0
+        for await p in ports {
+            if p >= 0 { mainPort = p } else { gatewayPort = -p }
+            seen += 1
+            if seen == expected { break }
+        }
+        let displayHost = host.contains(":") ? "[\(host)]" : host
+        let url = "http://\(displayHost):\(mainPort)"
+        service.setBaseURL(url)
+        return RunningService(url: url, gatewayURL: gatewayPort.map { "http://\(displayHost):\($0)" }, service: service, task: task)
+    }
+}
+
+/// Routes requests.
+struct ServiceResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let service: UploadService
+    let gatewayOnly: Bool
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let path = request.uri.path
+        let method = request.method
+        if path.hasPrefix("/ipfs/") && (method == .get || method == .head) {
+            return await GatewayHandler(service: service).respond(request, path: String(path.dropFirst(6)))
+        }
+        if gatewayOnly { return text(.notFound, "not found") }
+        switch (method, path) {
+        case (.post, "/"): return await agentMessage(request)
+        case (.get, "/"), (.head, "/"):
+            return json(.ok, ["did": .string(service.identity.did.string), "url": .string(service.baseURL)])
+        case (.get, "/.well-known/did.json"): return didDocument()
+        case (.get, "/validate-email"): return await validateEmail(request)
+        default: break
+        }
+        if path.hasPrefix("/receipt/"), method == .get { return await receipt(String(path.dropFirst(9))) }
+        if path.hasPrefix("/blob/") {
+            let digest = String(path.dropFirst(6))
+            if method == .put { return await put(request, digest: digest) }
+            if method == .get || method == .head { return await getBlob(request, digest: digest) }
+        }
+        return text(.notFound, "not found")
+    }
+
+    // MARK: ucanto
+
+    func agentMessage(_ request: Request) async -> Response {
+        let contentType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        let accept = request.headers[.accept]?.lowercased()
+        let legacyRequest = contentType == "application/car"
+        guard contentType == AgentMessage.contentType || legacyRequest else {
+            var h = HTTPFields()
+            h[.accept] = "\(AgentMessage.contentType), application/car"
+            return Response(status: .unsupportedMediaType, headers: h,
+                            body: .init(byteBuffer: ByteBuffer(string: "The server cannot process the request payload format \(contentType ?? "(none)")")))
+        }
+        let wantsCAR: Bool
+        if let accept, !accept.contains("*/*") {
+            guard accept.contains(AgentMessage.contentType) || accept.contains("application/cbor") else {
+                return text(.notAcceptable, "The requested resource cannot be served in the requested content type \(accept)")
+            }
+            wantsCAR = accept.contains(AgentMessage.contentType)
+        } else {
+            wantsCAR = false
+        }
+        let body: Data
+        do { body = Data((try await request.body.collect(upTo: 256 << 20)).readableBytesView) } catch {
+            return text(.contentTooLarge, "request body is too large")
+        }
+        let message: AgentMessage
+        do {
+            if legacyRequest {
+                let (header, list) = try CARReader.readAll(body)
+                var blocks: [CID: Block] = [:]
+                for b in list { blocks[b.cid] = b }
+                message = try AgentMessage.request(try header.roots.map { try Delegation(root: $0, blocks: blocks) })
+            } else {
+                message = try AgentMessage.decode(body)
+            }
+        } catch {
+            return text(.badRequest, "Bad request: Malformed payload - \(error)")
+        }
+        do {
+            let response = try await service.handle(message)
+            if wantsCAR {
+                var h = HTTPFields()
+                h[.contentType] = AgentMessage.contentType
+                return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: response.encode())))
+            }
+            // Legacy encoder: a CBOR array of results in invocation order.
+            let results: [IPLDValue] = message.invocations.map { inv in
+                switch response.receipt(for: inv.cid)?.out {
+                case .ok(let v)?: return v
+                case .error(var e)?:
+                    if case .map(var m) = e { m["error"] = true; e = .map(m) }
+                    return e
+                case nil: return .null
+                }
+            }
+            var h = HTTPFields()
+            h[.contentType] = "application/cbor"
+            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: (try? DAGCBOR.encode(.list(results))) ?? [])))
+        } catch {
+            return text(.internalServerError, "Server error: \(error)")
+        }
+    }
+
+    func receipt(_ task: String) async -> Response {
+        guard let car = try? await service.receipts.car(for: task) else { return text(.notFound, "receipt for \(task) not found") }
+        var h = HTTPFields()
+        h[.contentType] = AgentMessage.contentType
+        return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: car)))
+    }
+
+    func didDocument() -> Response {
+        let did = service.identity.did.string
+        let key = service.identity.key.did.string
+        let doc: IPLDValue = [
+            "@context": ["https://www.w3.org/ns/did/v1"], "id": .string(did),
+            "verificationMethod": [["id": .string("\(did)#owner"), "type": "Ed25519VerificationKey2020", "controller": .string(did),
+                                    "publicKeyMultibase": .string(String(key.dropFirst(8)))]],
+            "authentication": [.string("\(did)#owner")], "assertionMethod": [.string("\(did)#owner")],
+        ]
+        return json(.ok, doc)
+    }
+
+    func validateEmail(_ request: Request) async -> Response {
+        guard let ucan = request.uri.queryParameters.get("ucan"), let bytes = try? Base64URL.decode(Substring(ucan)),
+              let confirm = try? Delegation.extract(Data(bytes)) else {
+            return html(.badRequest, "<h1>Invalid link</h1><p>The confirmation link is malformed.</p>")
+        }
+        do {
+            _ = try await service.confirmAuthorization(confirm)
+            return html(.ok, "<h1>Email validated</h1><p>You may close this window; the agent is now logged in.</p>")
+        } catch let f as Failure {
+            return html(.badRequest, "<h1>Cannot confirm</h1><p>\(escape(f.message))</p>")
+        } catch {
+            return html(.internalServerError, "<h1>Cannot confirm</h1><p>\(escape("\(error)"))</p>")
+        }
+    }
+
+    // MARK: Blobs
+
+    func put(_ request: Request, digest: String) async -> Response {
+        var query: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let body = request.body
+        let (status, message) = await service.receivePut(digestText: digest, query: query, headers: headers) { writer in
+            for try await buffer in body { try writer.write(Data(buffer.readableBytesView)) }
+        }
+        return text(HTTPResponse.Status(code: status), message)
+    }
+
+    func getBlob(_ request: Request, digest name: String) async -> Response {
+        guard let decoded = try? Multibase.decode(name), let digest = try? Multihash(bytes: decoded.bytes), let size = service.blobs.size(of: digest) else {
+            return text(.notFound, "blob not found")
+        }
+        return fileResponse(request, size: size, contentType: "application/octet-stream", etag: "\"\(digest)\"") { range in
+            try service.blobs.read(digest, offset: range.lowerBound, length: range.upperBound - range.lowerBound)
+        }
+    }
+}
+
+// MARK: Response helpers
+
+func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
+    var h = HTTPFields()
+    h[.contentType] = "text/plain; charset=utf-8"
+    return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: message)))
+}
+
+func html(_ status: HTTPResponse.Status, _ body: String) -> Response {
+    var h = HTTPFields()
+    h[.contentType] = "text/html; charset=utf-8"
+    let page = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Storacha local</title></head><body>\(body)</body></html>"
+    return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: page)))
+}
+
+func json(_ status: HTTPResponse.Status, _ value: IPLDValue) -> Response {
+    var h = HTTPFields()
+    h[.contentType] = "application/json"
+    return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: (try? DAGJSON.encode(value)) ?? [])))
+}
+
+func escape(_ s: String) -> String {
+    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        .replacingOccurrences(of: "\"", with: "&quot;")
+}
+
+/// A ranged response over something of known size, read in pieces of at most 1 MiB.
+func fileResponse(_ request: Request, size: UInt64, contentType: String, etag: String, read: @escaping @Sendable (Range<UInt64>) throws -> Data) -> Response {
+    var h = HTTPFields()
+    h[.contentType] = contentType
+    h[.acceptRanges] = "bytes"
+    h[.eTag] = etag
+    let range: ByteRange?
+    do { range = try ByteRange.parse(request.headers[.range], size: size) } catch {
+        h[.contentRange] = "bytes */\(size)"
+        return Response(status: .rangeNotSatisfiable, headers: h)
+    }
+    let span = range.map { $0.start..<$0.end } ?? 0..<size
+    h[.contentLength] = String(span.upperBound - span.lowerBound)
+    var status = HTTPResponse.Status.ok
+    if let range {
+        status = .partialContent
+        h[.contentRange] = "bytes \(range.start)-\(range.end - 1)/\(size)"
+    }
+    if request.method == .head { return Response(status: status, headers: h) }
+    let body = ResponseBody(contentLength: Int(span.upperBound - span.lowerBound)) { writer in
+        var at = span.lowerBound
+        while at < span.upperBound {
+            let n = min(span.upperBound - at, 1 << 20)
+            try await writer.write(ByteBuffer(bytes: try read(at..<(at + n))))
+            at += n
+        }
+        try await writer.finish(nil)
+    }
+    return Response(status: status, headers: h, body: body)
+}

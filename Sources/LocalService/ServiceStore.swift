@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+
+/// The service's metadata in SQLite (WAL): receipts, blobs, uploads, indexes, provisioning,
+/// delegations, revocations and usage. Every write is one transaction.
+public final class ServiceStore: Sendable {
+    let db: DatabasePool
+
+    /// Opens (creating and migrating) the database at `url`.
+    public init(url: URL) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        db = try DatabasePool(path: url.path, configuration: config)
+        try ServiceStore.migrator.migrate(db)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE receipts (task TEXT PRIMARY KEY, receipt TEXT NOT NULL, car BLOB NOT NULL, insertedAt INTEGER NOT NULL);
+                CREATE TABLE blobs (space TEXT NOT NULL, digest BLOB NOT NULL, size INTEGER NOT NULL, cause TEXT NOT NULL,
+                                    insertedAt INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (space, digest));
+                CREATE INDEX blobs_seq ON blobs (space, seq);
+                CREATE TABLE allocations (space TEXT NOT NULL, digest BLOB NOT NULL, size INTEGER NOT NULL, cause TEXT NOT NULL,
+                                          putTask TEXT NOT NULL, acceptTask TEXT NOT NULL, accept BLOB NOT NULL, insertedAt INTEGER NOT NULL,
+                                          PRIMARY KEY (space, digest));
+                CREATE INDEX allocations_put ON allocations (putTask);
+                CREATE TABLE uploads (space TEXT NOT NULL, root TEXT NOT NULL, shards TEXT NOT NULL, insertedAt INTEGER NOT NULL,
+                                      updatedAt INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (space, root));
+                CREATE INDEX uploads_seq ON uploads (space, seq);
+                CREATE TABLE indexes (space TEXT NOT NULL, indexCID TEXT NOT NULL, content TEXT NOT NULL, insertedAt INTEGER NOT NULL,
+                                      PRIMARY KEY (space, indexCID));
+                CREATE TABLE slices (space TEXT NOT NULL, indexCID TEXT NOT NULL, content TEXT NOT NULL, slice BLOB NOT NULL,
+                                     shard BLOB NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL);
+                CREATE INDEX slices_slice ON slices (slice);
+                CREATE INDEX slices_space ON slices (space, content);
+                CREATE TABLE providers (space TEXT PRIMARY KEY, provider TEXT NOT NULL, customer TEXT NOT NULL, insertedAt INTEGER NOT NULL);
+                CREATE TABLE delegations (cid TEXT PRIMARY KEY, issuer TEXT NOT NULL, audience TEXT NOT NULL, car BLOB NOT NULL,
+                                          expiration INTEGER, insertedAt INTEGER NOT NULL);
+                CREATE INDEX delegations_audience ON delegations (audience);
+                CREATE TABLE authorizations (request TEXT PRIMARY KEY, agent TEXT NOT NULL, account TEXT NOT NULL, expiration INTEGER NOT NULL,
+                                             confirmed INTEGER NOT NULL DEFAULT 0, insertedAt INTEGER NOT NULL);
+                CREATE TABLE revocations (cid TEXT PRIMARY KEY, scope TEXT NOT NULL, cause TEXT NOT NULL, insertedAt INTEGER NOT NULL);
+                CREATE TABLE usage (space TEXT NOT NULL, provider TEXT NOT NULL, delta INTEGER NOT NULL, cause TEXT NOT NULL, receiptAt INTEGER NOT NULL);
+                CREATE INDEX usage_space ON usage (space, receiptAt);
+                CREATE TABLE pieces (content TEXT PRIMARY KEY, piece TEXT NOT NULL, insertedAt INTEGER NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    /// Runs `body` in a write transaction.
+    public func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        try await db.write(body)
+    }
+
+    /// Runs `body` against a consistent snapshot.
+    public func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        try await db.read(body)
+    }
+}
+
+/// A database row copied out of a transaction.
+struct Record: Sendable {
+    let values: [String: DatabaseValue]
+
+    init(_ row: Row) {
+        var values: [String: DatabaseValue] = [:]
+        for (column, value) in row { values[column] = value }
+        self.values = values
+    }
+
+    func int(_ key: String) -> Int64 { values[key].flatMap { Int64.fromDatabaseValue($0) } ?? 0 }
+    func text(_ key: String) -> String { values[key].flatMap { String.fromDatabaseValue($0) } ?? "" }
+    func blob(_ key: String) -> Data { values[key].flatMap { Data.fromDatabaseValue($0) } ?? Data() }
+    func time(_ key: String) -> Int { Int(int(key)) }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import LocalService
+import Logging
+import UCAN
+
+/// `storacha serve …`: run services locally.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a Storacha-compatible service on this machine.",
+        subcommands: [Local.self]
+    )
+
+    struct Local: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the local Storacha service (upload API, blob store, receipts, gateway), persisting to disk.",
+            discussion: "No account and no network are needed. Login emails are written to the log and to DATA/emails/; open the link they contain (or use --auto-confirm) to log in."
+        )
+
+        @Option(help: "Data directory (default: $XDG_DATA_HOME/storacha/local or ~/.local/share/storacha/local).")
+        var data: String?
+
+        @Option(help: "Address to listen on.")
+        var host: String = "127.0.0.1"
+
+        @Option(help: "Port to listen on (0 picks a free port).")
+        var port: Int = 8787
+
+        @Option(name: .customLong("gateway-port"), help: "Also serve the gateway alone on this port.")
+        var gatewayPort: Int?
+
+        @Option(help: "The service DID (a did:web).")
+        var did: String = ServiceConfiguration.defaultDID.string
+
+        @Flag(name: .customLong("auto-confirm"), help: "Confirm login requests at once instead of waiting for the emailed link (for tests).")
+        var autoConfirm = false
+
+        @Flag(help: "Print {\"url\":…,\"did\":…} as JSON once listening.")
+        var json = false
+
+        func validate() throws {
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+            guard did.hasPrefix("did:web:") else { throw ValidationError("--did must be a did:web (the JS client only provisions with a did:web service)") }
+        }
+
+        func run() async throws {
+            try await userFacing {
+                let dir = URL(fileURLWithPath: data ?? Local.defaultDataDirectory())
+                var logger = Logger(label: "storacha.local")
+                logger.logLevel = .notice
+                let config = ServiceConfiguration(dataDirectory: dir, host: host, port: port, gatewayPort: gatewayPort, did: try DID(did), autoConfirm: autoConfirm)
+                let running: RunningService
+                do { running = try await LocalServer.start(config, logger: logger) } catch {
+                    throw CLIError("cannot start the local service on \(host):\(port): \(error)")
+                }
+                var lines: [String]
+                if json {
+                    lines = [jsonLine(["url": .string(running.url), "did": .string(running.did.string)])]
+                } else {
+                    lines = ["Storacha local service", "  url   \(running.url)", "  did   \(running.did)"]
+                    if let g = running.gatewayURL { lines.append("  gateway \(g)") }
+                    lines.append("  data  \(dir.path)")
+                }
+                // Unbuffered, so that a parent process sees the URL at once.
+                FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+                try await running.wait()
+            }
+        }
+
+        static func defaultDataDirectory() -> String {
+            let env = ProcessInfo.processInfo.environment
+            if let xdg = env["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/storacha/local" }
+            return (env["HOME"] ?? FileManager.default.currentDirectoryPath) + "/.local/share/storacha/local"
+        }
+    }
+}
