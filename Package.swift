@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -62,6 +63,8 @@ let package = Package(
         .testTarget(name: "LocalServiceTests", dependencies: [
             "LocalService", "UCAN", "Ucanto", "UnixFS", "CAR", "IPLD", "Multiformats", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "StorachaCLITests", dependencies: ["StorachaCLI", "UnixFS", "CAR", "Multiformats"]),
     ]

@@ -179,3 +179,8 @@ final class Locked<T: Sendable>: @unchecked Sendable {
         set { lock.withLock { stored = newValue } }
     }
 }
+
+extension UploadService {
+    /// `true` when the blob store holds `digest` (for tests and diagnostics).
+    public func hasBlob(_ digest: Multihash) -> Bool { blobs.has(digest) }
+}
