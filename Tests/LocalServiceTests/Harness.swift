@@ -105,7 +105,8 @@ struct World {
     }
 
     func claim() async throws -> [Delegation] {
-        let claim = try Delegation.invoke(issuer: agent, audience: client.did, capability: Capability(can: "access/claim", with: agent.did.string))
+        let claim = try Delegation.invoke(issuer: agent, audience: client.did, capability: Capability(can: "access/claim", with: agent.did.string),
+                                          nonce: UUID().uuidString)
         let r = try await client.invoke(claim)
         guard case .ok(let ok) = r.out, case .map(let map)? = ok["delegations"] else { throw HarnessError("claim failed: \(r.out)") }
         return try map.values.compactMap { v -> Delegation? in
@@ -175,5 +176,27 @@ struct World {
         }
         guard let acceptReceipt = try await client.receipt(for: accept.cid) else { throw HarnessError("no blob/accept receipt at /receipt/\(accept.cid)") }
         return (digest, acceptReceipt)
+    }
+}
+
+import UnixFS
+
+extension World {
+    /// Uploads files as `storacha up` does: shards (blob/add each), the index (blob/add + space/index/add), upload/add.
+    @discardableResult
+    func upload(_ files: [ImportFile], wrap: Bool = true, shardSize: Int = PackOptions.defaultShardSize) async throws -> PackResult {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try Packer.pack(files, options: PackOptions(shardSize: shardSize, wrap: wrap), into: dir)
+        for shard in result.shards { try await addBlob(try Data(contentsOf: shard.url)) }
+        let index = try result.index.archive()
+        try await addBlob(index)
+        let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(index))
+        let ia = try await invoke("space/index/add", ["index": .link(indexCID)])
+        guard ia.out.isOK else { throw HarnessError("index/add failed: \(ia.out)") }
+        let ua = try await invoke("upload/add", ["root": .link(result.root), "shards": .list(result.shards.map { .link($0.cid) })])
+        guard ua.out.isOK else { throw HarnessError("upload/add failed: \(ua.out)") }
+        return result
     }
 }
