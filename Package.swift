@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "UCANTests", dependencies: ["UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "UcantoTests", dependencies: ["Ucanto", "UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "LocalServiceTests", dependencies: [
-            "LocalService", "UCAN", "Ucanto", "UnixFS", "CAR", "IPLD", "Multiformats", "TestSupport",
+            "LocalService", "UCAN", "Ucanto", "UnixFS", "CAR", "IPLD", "Multiformats", "TestSupport", "StorachaCLI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

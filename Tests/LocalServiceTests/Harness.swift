@@ -62,9 +62,9 @@ struct HarnessError: Error, CustomStringConvertible {
 
 /// A running service with a logged-in agent, an account and a provisioned space.
 struct World {
-    let running: RunningService
-    let client: ServiceClient
-    let agent = Ed25519Signer.generate()
+    var running: RunningService!
+    var client: ServiceClient
+    var agent = Ed25519Signer.generate()
     let space = Ed25519Signer.generate()
     let account: DID
     var session: [Delegation] = []
@@ -74,7 +74,31 @@ struct World {
     static func start(autoConfirm: Bool = true, dataDirectory: URL? = nil, provision: Bool = true) async throws -> World {
         let dir = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("storacha-svc-\(UUID().uuidString)")
         let running = try await LocalServer.start(ServiceConfiguration(dataDirectory: dir, autoConfirm: autoConfirm))
-        let client = ServiceClient(url: running.url, did: running.did)
+        return try await make(running: running, client: ServiceClient(url: running.url, did: running.did), dataDirectory: dir,
+                              autoConfirm: autoConfirm, provision: provision)
+    }
+
+    /// The same service and space, acting as another agent.
+    func with(agent: Ed25519Signer) -> World {
+        var w = self
+        w.agent = agent
+        return w
+    }
+
+    /// A world around a service that runs elsewhere (another process).
+    static func attach(url: String, did: DID, dataDirectory: URL) async throws -> World {
+        try await make(running: nil, client: ServiceClient(url: url, did: did), dataDirectory: dataDirectory, autoConfirm: true, provision: true)
+    }
+
+    /// The same agent, space and session against another service URL (after a restart).
+    func reattached(url: String) -> World {
+        var w = self
+        w.client = ServiceClient(url: url, did: client.did)
+        w.running = nil
+        return w
+    }
+
+    static func make(running: RunningService?, client: ServiceClient, dataDirectory dir: URL, autoConfirm: Bool, provision: Bool) async throws -> World {
         let account = try DID.mailto(email: "alice-\(UUID().uuidString.prefix(8))@example.com")
         let placeholder = try Delegation.delegate(issuer: Ed25519Signer.generate(), audience: "did:key:z6MkffDZCkCTWreg8868fG1FGFogcJj5X6PY93pPcWDn9bob",
                                                   capabilities: [Capability(can: "*", with: "ucan:*")], expiration: .never)
@@ -90,7 +114,7 @@ struct World {
     }
 
     func stop() async {
-        await running.stop()
+        await running?.stop()
         try? FileManager.default.removeItem(at: dataDirectory)
     }
 
