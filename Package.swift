@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "UnixFS", targets: ["UnixFS"]),
         .library(name: "UCAN", targets: ["UCAN"]),
         .library(name: "Ucanto", targets: ["Ucanto"]),
+        .library(name: "LocalService", targets: ["LocalService"]),
+        .library(name: "StorachaClient", targets: ["StorachaClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -44,10 +46,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "StorachaClient",
+            dependencies: [
+                "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "StorachaCLI",
             dependencies: [
-                "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "LocalService",
+                "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "LocalService", "StorachaClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -61,7 +72,7 @@ let package = Package(
         .testTarget(name: "UCANTests", dependencies: ["UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "UcantoTests", dependencies: ["Ucanto", "UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "LocalServiceTests", dependencies: [
-            "LocalService", "UCAN", "Ucanto", "UnixFS", "CAR", "IPLD", "Multiformats", "TestSupport", "StorachaCLI",
+            "LocalService", "StorachaClient", "UCAN", "Ucanto", "UnixFS", "CAR", "IPLD", "Multiformats", "TestSupport", "StorachaCLI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -2,6 +2,7 @@ import CAR
 import Foundation
 import IPLD
 import LocalService
+import StorachaClient
 import Multiformats
 import Testing
 import TestSupport

@@ -1,6 +1,7 @@
 import Foundation
 import IPLD
 import LocalService
+import StorachaClient
 import Multiformats
 import Testing
 import TestSupport
