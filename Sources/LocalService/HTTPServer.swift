@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import IPLD
 import Logging
+import ServiceLifecycle
 import Multiformats
 import UCAN
 import Ucanto
@@ -18,12 +19,14 @@ public final class RunningService: Sendable {
     /// The service.
     public let service: UploadService
     let task: Task<Void, Error>
+    let group: ServiceGroup
 
-    init(url: String, gatewayURL: String?, service: UploadService, task: Task<Void, Error>) {
+    init(url: String, gatewayURL: String?, service: UploadService, task: Task<Void, Error>, group: ServiceGroup) {
         self.url = url
         self.gatewayURL = gatewayURL
         self.service = service
         self.task = task
+        self.group = group
     }
 
     /// The service DID.
@@ -31,7 +34,7 @@ public final class RunningService: Sendable {
 
     /// Stops the server and waits for it to finish.
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 
@@ -58,15 +61,10 @@ public enum LocalServer {
                                   onServerRunning: { channel in continuation.yield(-(channel.localAddress?.port ?? 0)) },
                                   logger: logger)
         }
-        let gatewayApp = gateway
-        let task = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await main.runService(gracefulShutdownSignals: []) }
-                if let gatewayApp { group.addTask { try await gatewayApp.runService(gracefulShutdownSignals: []) } }
-                try await group.next()
-                group.cancelAll()
-            }
-        }
+        var services: [any Service] = [main]
+        if let gateway { services.append(gateway) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: logger))
+        let task = Task { try await group.run() }
         var mainPort = 0
         var gatewayPort: Int?
         let expected = gateway == nil ? 1 : 2
@@ -79,7 +77,7 @@ public enum LocalServer {
         let displayHost = host.contains(":") ? "[\(host)]" : host
         let url = "http://\(displayHost):\(mainPort)"
         service.setBaseURL(url)
-        return RunningService(url: url, gatewayURL: gatewayPort.map { "http://\(displayHost):\($0)" }, service: service, task: task)
+        return RunningService(url: url, gatewayURL: gatewayPort.map { "http://\(displayHost):\($0)" }, service: service, task: task, group: group)
     }
 }
 

@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure performance on this machine (see docs/PERFORMANCE.md).",
-        subcommands: [PackBench.self, UCANBench.self],
+        subcommands: [PackBench.self, UCANBench.self, ServiceBench.self],
         defaultSubcommand: PackBench.self
     )
 }

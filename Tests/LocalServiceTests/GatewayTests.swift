@@ -96,9 +96,11 @@ import UnixFS
     @Test func hamtDirectoryAndGatewayPort() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-svc-\(UUID().uuidString)")
         let running = try await LocalServer.start(ServiceConfiguration(dataDirectory: dir, gatewayPort: 0, autoConfirm: true))
-        await running.stop()
-        let world = try await World.start(dataDirectory: dir)
+        var attached = try await World.attach(url: running.url, did: running.did, dataDirectory: dir)
+        attached.running = running
+        let world = attached
         defer { Task { await world.stop() } }
+        let gatewayURL = try #require(running.gatewayURL)
         let files = (0..<1100).map { ImportFile(name: "d/f\($0).txt", data: Data("content \($0)".utf8)) }
         let result = try await world.upload(files)
         for i in [0, 555, 1099] {
@@ -107,6 +109,10 @@ import UnixFS
         }
         let listing = try await world.client.request(.GET, "/ipfs/\(result.root)/d", headers: ["accept": "application/json"])
         #expect(String(decoding: listing.body, as: UTF8.self).components(separatedBy: "\"name\"").count == 1101)
+        // The gateway port serves content and nothing else.
+        let viaGateway = try await world.client.request(.GET, gatewayURL + "/ipfs/\(result.root)/d/f7.txt")
+        #expect(viaGateway.status == 200 && viaGateway.body == Data("content 7".utf8))
+        #expect(try await world.client.request(.POST, gatewayURL + "/", headers: ["content-type": "application/vnd.ipld.car"], body: Data()).status == 404)
     }
 }
 

@@ -193,6 +193,37 @@ func lcg(_ size: Int, seed: UInt32 = 0) -> Data {
         #expect(after.out.errorMessage?.contains("revoked") == true)
     }
 
+    @Test func accessDelegateStoresDelegationsForClaim() async throws {
+        let world = try await World.start()
+        defer { Task { await world.stop() } }
+        // The space delegates to the account (the "recovery" delegation); a later claim by another agent of
+        // the same account would find it behind the session.
+        let recovery = try Delegation.delegate(issuer: world.space, audience: world.account,
+                                               capabilities: [Capability(can: "*", with: world.space.did.string)], expiration: .never)
+        let inv = try Delegation.invoke(issuer: world.agent, audience: world.client.did,
+                                        capability: Capability(can: "access/delegate", with: world.space.did.string,
+                                                               nb: ["delegations": [recovery.cid.description: .link(recovery.cid)]]),
+                                        proofs: [.delegation(world.spaceProof), .delegation(recovery)])
+        #expect(try await world.client.invoke(inv).out.isOK)
+        // A delegation that is not attached is refused.
+        let missing = try Delegation.delegate(issuer: world.space, audience: world.account, capabilities: [Capability(can: "upload/list", with: world.space.did.string)],
+                                              expiration: .never)
+        let bad = try Delegation.invoke(issuer: world.agent, audience: world.client.did,
+                                        capability: Capability(can: "access/delegate", with: world.space.did.string,
+                                                               nb: ["delegations": [missing.cid.description: .link(missing.cid)]]),
+                                        proofs: [.delegation(world.spaceProof)])
+        #expect(try await world.client.invoke(bad).out.errorName == "DelegationNotFound")
+        // A new agent logging in to the account receives a session whose proofs include the recovery delegation.
+        var other = world.with(agent: Ed25519Signer.generate())
+        try await other.login()
+        let session = try #require(other.session.first { $0.issuer == world.account })
+        #expect(session.proofs.contains { $0.cid == recovery.cid })
+        // With that session alone the new agent can use the space.
+        let list = try Delegation.invoke(issuer: other.agent, audience: world.client.did, capability: Capability(can: "upload/list", with: world.space.did.string),
+                                         proofs: other.session.map { .delegation($0) })
+        #expect(try await world.client.invoke(list).out.isOK)
+    }
+
     @Test func filecoinOfferAndInfo() async throws {
         let world = try await World.start()
         defer { Task { await world.stop() } }
