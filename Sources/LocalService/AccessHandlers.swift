@@ -82,26 +82,48 @@ extension UploadService {
         let cause = try nb.link("cause")
         guard let account = nb.string("iss").flatMap({ try? DID($0) }), let agent = nb.string("aud").flatMap({ try? DID($0) }),
               case .list(let att)? = cap.nb?["att"] else { throw Failure(name: "InvalidConfirmation", message: "malformed access/confirm") }
-        let proofs = try await delegations(audience: account.string, now: now)
         let facts: [[String: IPLDValue]] = [["access/request": .link(cause), "access/confirm": .link(confirm.cid)]]
         let abilities = att.compactMap { $0["can"]?.stringValue }
-        let session = try Delegation.delegate(issuer: AbsenteeSigner(did: account), audience: agent,
-                                              capabilities: abilities.map { Capability(can: $0, with: "ucan:*") },
+        let pair = try await sessionProofs(account: account, agent: agent, capabilities: abilities.map { Capability(can: $0, with: "ucan:*") },
+                                           facts: facts, now: now)
+        try await saveDelegations(pair, now: now)
+        let request = cause.description
+        try await store.write { db in try db.execute(sql: "UPDATE authorizations SET confirmed = 1 WHERE request = ?", arguments: [request]) }
+        return pair
+    }
+
+    /// The account → agent delegation (absent signature), with every delegation the account holds as
+    /// proofs, and the service's `ucan/attest` for it.
+    func sessionProofs(account: DID, agent: DID, capabilities: [Capability], facts: [[String: IPLDValue]], now: Int) async throws -> [Delegation] {
+        let proofs = try await delegations(audience: account.string, now: now)
+        let session = try Delegation.delegate(issuer: AbsenteeSigner(did: account), audience: agent, capabilities: capabilities,
                                               expiration: .never, facts: facts, proofs: proofs.map { .delegation($0) }, now: now)
         let attestation = try Delegation.delegate(issuer: identity.signer, audience: agent,
                                                   capabilities: [Capability(can: "ucan/attest", with: identity.did.string, nb: ["proof": .link(session.cid)])],
                                                   expiration: .never, facts: facts, now: now)
-        try await saveDelegations([session, attestation], now: now)
-        let request = cause.description
-        try await store.write { db in try db.execute(sql: "UPDATE authorizations SET confirmed = 1 WHERE request = ?", arguments: [request]) }
         return [session, attestation]
     }
 
-    /// `access/claim`: the delegations addressed to the agent, as CAR bytes by CID.
+    /// `access/claim`: the delegations addressed to the agent, as CAR bytes by CID. Attested account
+    /// sessions are re-issued with the account's current delegations as proofs, so the agent reaches
+    /// every space delegated to the account since it logged in.
     func claim(_ r: Request) async throws -> HandlerResult {
         let found = try await delegations(audience: r.with, now: r.now)
+        var byCID: [CID: Delegation] = [:]
+        for d in found { byCID[d.cid] = d }
+        for d in found {
+            guard let cap = d.capabilities.first(where: { $0.can == "ucan/attest" }), cap.with == identity.did.string,
+                  d.ucan.verifySignature(identity.verifier), !d.ucan.isExpired(now: r.now), !d.ucan.isTooEarly(now: r.now),
+                  let attested = cap[caveat: "proof"]?.linkValue.flatMap({ byCID[$0] }),
+                  attested.capabilities.contains(where: { $0.with == "ucan:*" }), attested.issuer.method == "mailto" else { continue }
+            let fresh = try await sessionProofs(account: attested.issuer, agent: attested.audience, capabilities: attested.capabilities,
+                                                facts: attested.facts, now: r.now)
+            byCID[d.cid] = nil
+            byCID[attested.cid] = nil
+            for p in fresh { byCID[p.cid] = p }
+        }
         var map: [String: IPLDValue] = [:]
-        for d in found { map[d.cid.description] = .bytes([UInt8](UploadService.bytes(of: d))) }
+        for d in byCID.values { map[d.cid.description] = .bytes([UInt8](UploadService.bytes(of: d))) }
         return HandlerResult(.ok(["delegations": .map(map)]))
     }
 

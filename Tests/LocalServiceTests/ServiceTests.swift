@@ -213,6 +213,9 @@ func lcg(_ size: Int, seed: UInt32 = 0) -> Data {
                                                                nb: ["delegations": [missing.cid.description: .link(missing.cid)]]),
                                         proofs: [.delegation(world.spaceProof)])
         #expect(try await world.client.invoke(bad).out.errorName == "DelegationNotFound")
+        // The agent that is already logged in gets a re-issued session reaching the space on its next claim.
+        let reclaimed = try await world.claim()
+        #expect(reclaimed.first { $0.issuer == world.account }?.proofs.contains { $0.cid == recovery.cid } == true)
         // A new agent logging in to the account receives a session whose proofs include the recovery delegation.
         var other = world.with(agent: Ed25519Signer.generate())
         try await other.login()
