@@ -41,6 +41,16 @@ extension UploadService {
                                                "blob": blob, "space": .string(space), "_put": UCANAwait(selector: ".out.ok", task: put.cid).ipld,
                                            ]),
                                            expiration: .never)
+        // The legacy `web3.storage/blob/*` tasks keep @web3-storage/w3up-client working, as upload-api does.
+        let allocateLegacy = try Delegation.invoke(issuer: service, audience: identity.did,
+                                                   capability: Capability(can: "web3.storage/blob/allocate", with: identity.did.string,
+                                                                          nb: ["blob": blob, "space": .string(space), "cause": .link(r.invocation.cid)]),
+                                                   expiration: .never)
+        let acceptLegacy = try Delegation.invoke(issuer: service, audience: identity.did,
+                                                 capability: Capability(can: "web3.storage/blob/accept", with: identity.did.string, nb: [
+                                                     "blob": blob, "space": .string(space), "_put": UCANAwait(selector: ".out.ok", task: put.cid).ipld,
+                                                 ]),
+                                                 expiration: .never)
 
         let digestBytes = Data(digest.bytes)
         let inSpace = try await store.read { db in
@@ -60,30 +70,39 @@ extension UploadService {
         let putTask = put.cid.description
         let acceptTask = accept.cid.description
         let acceptArchive = try accept.archive()
+        let acceptLegacyArchive = try acceptLegacy.archive()
         try await store.write { db in
             try db.execute(sql: """
-                INSERT INTO allocations (space, digest, size, cause, putTask, acceptTask, accept, insertedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO allocations (space, digest, size, cause, putTask, acceptTask, accept, acceptLegacy, insertedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (space, digest) DO UPDATE SET cause = excluded.cause, putTask = excluded.putTask,
-                    acceptTask = excluded.acceptTask, accept = excluded.accept
-                """, arguments: [space, digestBytes, Int64(size), cause, putTask, acceptTask, acceptArchive, r.now])
+                    acceptTask = excluded.acceptTask, accept = excluded.accept, acceptLegacy = excluded.acceptLegacy
+                """, arguments: [space, digestBytes, Int64(size), cause, putTask, acceptTask, acceptArchive, acceptLegacyArchive, r.now])
         }
         let allocateReceipt = try Receipt.issue(issuer: service, ran: .delegation(allocate), result: .ok(.map(allocation)))
+        let allocateLegacyReceipt = try Receipt.issue(issuer: service, ran: .delegation(allocateLegacy), result: allocateReceipt.out)
         try await receipts.save(allocateReceipt, now: r.now)
-        var fork: [Receipt.Effect] = [.delegation(allocate), .delegation(put), .delegation(accept), .delegation(try concludeEffect(allocateReceipt, issuer: service))]
+        try await receipts.save(allocateLegacyReceipt, now: r.now)
+        let fork: [Receipt.Effect] = [.delegation(allocate), .delegation(allocateLegacy), .delegation(put), .delegation(accept), .delegation(acceptLegacy)]
+        var conclusions: [Receipt.Effect] = [.delegation(try serviceConclusion(allocateReceipt)), .delegation(try serviceConclusion(allocateLegacyReceipt))]
         if stored {
-            // The bytes are already here: the service concludes the put itself and accepts at once.
+            // The bytes are already here: the derived key concludes the put and the service accepts at once.
             let putReceipt = try Receipt.issue(issuer: derived, ran: .delegation(put), result: .ok([:]))
             try await receipts.save(putReceipt, now: r.now)
-            let acceptReceipt = try await runAccept(accept, space: space, digest: digest, size: size, cause: r.invocation.cid, now: r.now)
-            fork.append(.delegation(try concludeEffect(putReceipt, issuer: derived)))
-            fork.append(.delegation(try concludeEffect(acceptReceipt, issuer: service)))
+            let (acceptReceipt, legacyReceipt) = try await runAccept(accept, legacy: acceptLegacy, space: space, digest: digest, size: size,
+                                                                     cause: r.invocation.cid, now: r.now)
+            conclusions.append(.delegation(try concludeEffect(putReceipt, issuer: derived, issuerKey: derived.did, audience: derived.did)))
+            conclusions.append(.delegation(try serviceConclusion(acceptReceipt)))
+            conclusions.append(.delegation(try serviceConclusion(legacyReceipt)))
         }
-        return HandlerResult(.ok(["site": UCANAwait(selector: ".out.ok.site", task: accept.cid).ipld]), fork: fork)
+        return HandlerResult(.ok(["site": UCANAwait(selector: ".out.ok.site", task: accept.cid).ipld]), fork: fork + conclusions)
     }
 
-    /// Runs `blob/accept`: registers the blob in the space (with a usage event) and issues a location commitment.
-    func runAccept(_ accept: Delegation, space: String, digest: Multihash, size: UInt64, cause: CID, now: Int) async throws -> Receipt {
-        if let existing = try await receipts.receipt(for: accept.cid.description) { return existing }
+    /// Runs `blob/accept`: registers the blob in the space (with a usage event) and issues a location
+    /// commitment; the legacy `web3.storage/blob/accept` task gets a receipt with the same result.
+    func runAccept(_ accept: Delegation, legacy: Delegation, space: String, digest: Multihash, size: UInt64, cause: CID, now: Int) async throws -> (Receipt, Receipt) {
+        if let existing = try await receipts.receipt(for: accept.cid.description), let old = try await receipts.receipt(for: legacy.cid.description) {
+            return (existing, old)
+        }
         let result: Outcome
         var fork: [Receipt.Effect] = []
         if blobs.size(of: digest) == size {
@@ -112,8 +131,12 @@ extension UploadService {
             result = .failure(name: "AllocatedMemoryHadNotBeenWrittenTo", message: "blob \(digest) has not been written to its allocation")
         }
         let receipt = try Receipt.issue(issuer: identity.signer, ran: .delegation(accept), result: result, fork: fork)
-        if result.isOK { try await receipts.save(receipt, now: now) }
-        return receipt
+        let legacyReceipt = try Receipt.issue(issuer: identity.signer, ran: .delegation(legacy), result: result, fork: fork)
+        if result.isOK {
+            try await receipts.save(receipt, now: now)
+            try await receipts.save(legacyReceipt, now: now)
+        }
+        return (receipt, legacyReceipt)
     }
 
     /// `ucan/conclude`: records a receipt; an `http/put` receipt for an allocation triggers `blob/accept`.
@@ -125,7 +148,7 @@ extension UploadService {
         }
         let ranText = receipt.ran.description
         let allocation = try await store.read { db in
-            try Row.fetchOne(db, sql: "SELECT space, digest, size, cause, accept FROM allocations WHERE putTask = ?", arguments: [ranText]).map(Record.init)
+            try Row.fetchOne(db, sql: "SELECT space, digest, size, cause, accept, acceptLegacy FROM allocations WHERE putTask = ?", arguments: [ranText]).map(Record.init)
         }
         if let allocation {
             let space = allocation.text("space")
@@ -138,7 +161,9 @@ extension UploadService {
             try await receipts.save(receipt, now: r.now)
             guard receipt.out.isOK else { return HandlerResult(.ok(["time": Value.int(r.now)])) }
             let accept = try Delegation.extract(allocation.blob("accept"))
-            let acceptReceipt = try await runAccept(accept, space: space, digest: digest, size: size, cause: try CID(allocation.text("cause")), now: r.now)
+            let legacy = try Delegation.extract(allocation.blob("acceptLegacy"))
+            let (acceptReceipt, _) = try await runAccept(accept, legacy: legacy, space: space, digest: digest, size: size,
+                                                         cause: try CID(allocation.text("cause")), now: r.now)
             guard acceptReceipt.out.isOK else { throw Failure(name: acceptReceipt.out.errorName ?? "BlobNotFound", message: acceptReceipt.out.errorMessage ?? "") }
         } else {
             try await receipts.save(receipt, now: r.now)

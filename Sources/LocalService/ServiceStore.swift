@@ -23,7 +23,7 @@ public final class ServiceStore: Sendable {
                                     insertedAt INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (space, digest));
                 CREATE INDEX blobs_seq ON blobs (space, seq);
                 CREATE TABLE allocations (space TEXT NOT NULL, digest BLOB NOT NULL, size INTEGER NOT NULL, cause TEXT NOT NULL,
-                                          putTask TEXT NOT NULL, acceptTask TEXT NOT NULL, accept BLOB NOT NULL, insertedAt INTEGER NOT NULL,
+                                          putTask TEXT NOT NULL, acceptTask TEXT NOT NULL, accept BLOB NOT NULL, acceptLegacy BLOB NOT NULL, insertedAt INTEGER NOT NULL,
                                           PRIMARY KEY (space, digest));
                 CREATE INDEX allocations_put ON allocations (putTask);
                 CREATE TABLE uploads (space TEXT NOT NULL, root TEXT NOT NULL, shards TEXT NOT NULL, insertedAt INTEGER NOT NULL,

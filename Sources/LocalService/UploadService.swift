@@ -147,14 +147,20 @@ public final class UploadService: Sendable {
         }
     }
 
-    /// A `ucan/conclude` invocation by the service carrying `receipt` and its blocks.
-    func concludeEffect(_ receipt: Receipt, issuer: some Signer) throws -> Delegation {
+    /// A `ucan/conclude` invocation carrying `receipt` and its blocks, as upload-api's
+    /// `createConcludeInvocation` builds it: `with` the issuer's did:key, a fact listing every receipt block.
+    func concludeEffect(_ receipt: Receipt, issuer: some Signer, issuerKey: DID, audience: DID) throws -> Delegation {
         let blocks = receipt.export()
         var fact: [String: IPLDValue] = [:]
         for (i, b) in blocks.enumerated() { fact[String(i)] = .link(b.cid) }
-        return try Delegation.invoke(issuer: issuer, audience: identity.did,
-                                     capability: Capability(can: "ucan/conclude", with: issuer.did.string, nb: ["receipt": .link(receipt.cid)]),
+        return try Delegation.invoke(issuer: issuer, audience: audience,
+                                     capability: Capability(can: "ucan/conclude", with: issuerKey.string, nb: ["receipt": .link(receipt.cid)]),
                                      expiration: .never, facts: [fact], attachments: blocks)
+    }
+
+    /// A conclusion issued by the service to itself.
+    func serviceConclusion(_ receipt: Receipt) throws -> Delegation {
+        try concludeEffect(receipt, issuer: identity.signer, issuerKey: identity.key.did, audience: identity.did)
     }
 
     /// Writes the "email" with the login link to the log and to `emails/`.
