@@ -9,14 +9,6 @@ import UCAN
 import Ucanto
 import UnixFS
 
-func lcg(_ size: Int, seed: UInt32 = 0) -> Data {
-    var s = seed
-    return Data((0..<size).map { _ in
-        s = s &* 1_664_525 &+ 1_013_904_223
-        return UInt8(truncatingIfNeeded: s >> 24)
-    })
-}
-
 @Suite(.serialized) struct ServiceTests {
     @Test func indexChecks() async throws {
         let world = try await World.start()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `storacha` binary.
 struct CLI {
@@ -43,14 +44,6 @@ func makeTempDir() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
-}
-
-func lcg(_ size: Int) -> Data {
-    var s: UInt32 = 0
-    return Data((0..<size).map { _ in
-        s = s &* 1_664_525 &+ 1_013_904_223
-        return UInt8(truncatingIfNeeded: s >> 24)
-    })
 }
 
 @Suite struct CLITests {

@@ -73,3 +73,14 @@ public let deterministicSignatures: Bool = {
     let b = try? Principals.alice.sign([1, 2, 3])
     return a != nil && a == b
 }()
+
+/// The `lcg` input generator of unixfs-car.md §3 (state starts at `seed`).
+public func lcg(_ size: Int, seed: UInt32 = 0) -> Data {
+    var s = seed
+    var bytes = [UInt8](repeating: 0, count: size)
+    for i in 0..<size {
+        s = s &* 1_664_525 &+ 1_013_904_223
+        bytes[i] = UInt8(truncatingIfNeeded: s >> 24)
+    }
+    return Data(bytes)
+}
