@@ -91,7 +91,9 @@ struct ServiceResponder: HTTPResponder {
         let path = request.uri.path
         let method = request.method
         if path.hasPrefix("/ipfs/") && (method == .get || method == .head) {
-            return await GatewayHandler(service: service).respond(request, path: String(path.dropFirst(6)))
+            let response = await GatewayHandler(service: service).respond(request, path: String(path.dropFirst(6)))
+            // HEAD answers with the headers a GET would have, and no body.
+            return method == .head ? Response(status: response.status, headers: response.headers) : response
         }
         if gatewayOnly { return text(.notFound, "not found") }
         switch (method, path) {

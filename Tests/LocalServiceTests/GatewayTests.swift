@@ -47,6 +47,8 @@ import UnixFS
         let byCID = try await world.client.request(.GET, "/ipfs/\(bigRoot.cid)")
         #expect(byCID.body == big)
         // Listings.
+        let headListing = try await world.client.request(.HEAD, "/ipfs/\(result.root)/")
+        #expect(headListing.status == 200 && headListing.body.isEmpty && headListing.headers["content-type"]?.hasPrefix("text/html") == true)
         let listing = try await world.client.request(.GET, "/ipfs/\(result.root)/", headers: ["accept": "text/html"])
         #expect(listing.status == 200 && String(decoding: listing.body, as: UTF8.self).contains("big.bin"))
         let jsonListing = try await world.client.request(.GET, "/ipfs/\(result.root)", headers: ["accept": "application/json"])
