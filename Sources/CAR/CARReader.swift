@@ -69,8 +69,8 @@ public struct CARReader<Source: ByteSource> {
 
 extension CARReader where Source == MemoryByteSource {
     /// Reads a whole in-memory CAR; convenient for small archives (delegations, messages, indexes).
-    public static func readAll(_ data: Data) throws -> (header: CARHeader, blocks: [Block]) {
-        var reader = try CARReader(source: MemoryByteSource(data))
+    public static func readAll(_ data: Data, maxBlockSize: Int = 32 << 20) throws -> (header: CARHeader, blocks: [Block]) {
+        var reader = try CARReader(source: MemoryByteSource(data), maxBlockSize: maxBlockSize)
         var blocks: [Block] = []
         while let b = try reader.next() { blocks.append(b.block) }
         return (reader.header, blocks)

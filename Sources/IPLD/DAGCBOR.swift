@@ -150,14 +150,14 @@ public enum DAGCBOR {
                 guard depth < DAGCBOR.maxDepth else { throw .nestingTooDeep(offset: start) }
                 let n = try length(info, at: start, minimumItemSize: 1)
                 var items: [IPLDValue] = []
-                items.reserveCapacity(n)
+                items.reserveCapacity(min(n, 4096))  // the declared count is not trusted
                 for _ in 0..<n { items.append(try readValue(depth: depth + 1)) }
                 return .list(items)
             case 5:
                 guard depth < DAGCBOR.maxDepth else { throw .nestingTooDeep(offset: start) }
                 let n = try length(info, at: start, minimumItemSize: 2)
                 var map: [String: IPLDValue] = [:]
-                map.reserveCapacity(n)
+                map.reserveCapacity(min(n, 4096))
                 var previousKey: [UInt8]? = nil
                 for _ in 0..<n {
                     let keyStart = offset

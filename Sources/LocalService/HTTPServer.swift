@@ -135,7 +135,7 @@ struct ServiceResponder: HTTPResponder {
             wantsCAR = false
         }
         let body: Data
-        do { body = Data((try await request.body.collect(upTo: 256 << 20)).readableBytesView) } catch {
+        do { body = Data((try await request.body.collect(upTo: 64 << 20)).readableBytesView) } catch {
             return text(.contentTooLarge, "request body is too large")
         }
         let message: AgentMessage

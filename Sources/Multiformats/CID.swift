@@ -119,6 +119,8 @@ public struct CID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Parses the text form: `Qm…` (v0) or any supported multibase (v1).
     public init(_ text: String) throws(CID.Error) {
+        // No CID in use comes near this; it bounds the work on hostile input (base58 is quadratic).
+        guard text.utf8.count <= 1024 else { throw .invalidText(text) }
         if text.count == 46 && text.hasPrefix("Qm") {
             do {
                 let raw = try Base58.decode(Substring(text))

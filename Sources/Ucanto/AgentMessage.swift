@@ -63,11 +63,15 @@ public struct AgentMessage: Sendable {
     /// The CAR body.
     public func encode() -> Data { CAREncoder.encode(roots: [root.cid], blocks: blocks) }
 
+    /// Largest block accepted in a message: UCANs, receipts and attachments are small, and the bound
+    /// keeps hostile bodies from decoding into huge values.
+    public static let maxBlockSize = 4 << 20
+
     /// Decodes a message CAR (JS or Go variant: `execute` may be absent or empty in responses).
     public static func decode(_ car: Data) throws(UCANError) -> AgentMessage {
         let header: CARHeader
         let list: [Block]
-        do { (header, list) = try CARReader.readAll(car) } catch { throw .invalidMessage("body is not a valid CAR: \(error)") }
+        do { (header, list) = try CARReader.readAll(car, maxBlockSize: maxBlockSize) } catch { throw .invalidMessage("body is not a valid CAR: \(error)") }
         guard let rootCID = header.roots.first else { throw .invalidMessage("the CAR has no root") }
         var blocks: [CID: Block] = [:]
         for b in list { blocks[b.cid] = b }

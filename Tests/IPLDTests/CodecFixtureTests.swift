@@ -148,6 +148,14 @@ enum Fixtures {
         }
     }
 
+    @Test func hugeDeclaredCountsDoNotPreallocate() throws {
+        // A list header claiming 2^32-1 items over a few bytes, and a 1 MB list of 1M small items.
+        #expect(throws: DAGCBORError.self) { try DAGCBOR.decode([0x9a, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00]) }
+        let many = [UInt8]([0x9a, 0x00, 0x0f, 0x42, 0x40]) + [UInt8](repeating: 0x00, count: 1_000_000)
+        #expect(try DAGCBOR.decode(many).listValue?.count == 1_000_000)
+        #expect(throws: CID.Error.self) { try CID("z" + String(repeating: "2", count: 100_000)) }
+    }
+
     @Test func rejectsDeepNesting() {
         let deep = [UInt8](repeating: 0x81, count: 100_000) + [0x01]
         #expect(throws: DAGCBORError.self) { try DAGCBOR.decode(deep) }
