@@ -82,7 +82,8 @@ public final class UploadService: Sendable {
             }
         }
         let receipt = try Receipt.issue(issuer: identity.signer, ran: .delegation(invocation), result: result.out, fork: result.fork)
-        try await receipts.save(receipt, now: now)
+        // An internal failure (disk, database) is not the invocation's answer: leave it uncached so a retry runs again.
+        if result.out.errorName != "HandlerExecutionError" { try await receipts.save(receipt, now: now) }
         return receipt
     }
 
