@@ -82,7 +82,15 @@ actor Acknowledged {
             }
         }
         let t0 = Date()
-        while await acked.count < 12 { try await Task.sleep(nanoseconds: 20_000_000) }
+        while await acked.count < 12 {
+            guard Date().timeIntervalSince(t0) < 180 else {
+                first.kill9()
+                workers.cancel()
+                Issue.record("fewer than 12 uploads were acknowledged in 3 minutes")
+                return
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
         let t1 = Date()
         first.kill9()
         // Requests caught by the crash are abandoned, as a client would after an error or a timeout.
