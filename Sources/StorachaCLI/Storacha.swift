@@ -9,7 +9,7 @@ struct Storacha: AsyncParsableCommand {
         abstract: "Store files on Storacha (IPFS hot storage with Filecoin deals) and get them back.",
         discussion: "Content addressing is byte-for-byte compatible with the official JS client: the same root CIDs, the same CAR shards and the same sharded DAG index as `storacha up`.",
         version: "0.1.0",
-        subcommands: [CARCommand.self, CIDCommand.self, ServeCommand.self, BenchCommand.self]
+        subcommands: [CARCommand.self, CIDCommand.self, GetCommand.self, CatCommand.self, ServeCommand.self, BenchCommand.self]
     )
 }
 

@@ -46,10 +46,8 @@ final class ServiceProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
-    }
+    /// Stops the child; SIGKILL because a child may inherit an ignored SIGTERM from the test process.
+    func stop() { kill9() }
 }
 
 actor Acknowledged {

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Multiformats
+import StorachaClient
+import UnixFS
+
+/// Where `get` and `cat` read from.
+struct GatewayOptions: ParsableArguments {
+    @Option(help: "Trustless gateway URL (default: $STORACHA_GATEWAY_URL, else the local service at http://127.0.0.1:8787).")
+    var gateway: String?
+
+    var url: String {
+        gateway ?? ProcessInfo.processInfo.environment["STORACHA_GATEWAY_URL"] ?? "http://127.0.0.1:8787"
+    }
+
+    /// Splits `<cid>[/path]` (an `/ipfs/` prefix is allowed).
+    static func target(_ text: String) throws -> (CID, String) {
+        var t = Substring(text)
+        if t.hasPrefix("/ipfs/") { t = t.dropFirst(6) } else if t.hasPrefix("ipfs://") { t = t.dropFirst(7) }
+        let parts = t.split(separator: "/", maxSplits: 1)
+        guard let first = parts.first, let cid = try? CID(String(first)) else { throw CLIError("\(text) does not start with a CID") }
+        return (cid, parts.count > 1 ? String(parts[1]) : "")
+    }
+}
+
+/// `storacha get`: download a file or directory through a gateway, verifying every block.
+struct GetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Download a file or directory by CID through a trustless gateway, verifying every block.",
+        discussion: "Blocks are fetched with ?format=raw and checked against their CIDs; nothing is written unless the whole download succeeds."
+    )
+
+    @Argument(help: "<cid>[/path]")
+    var target: String
+
+    @Option(name: .shortAndLong, help: "Where to write it (default: ./<cid> or the last path segment). Must not exist.")
+    var output: String?
+
+    @OptionGroup var gateway: GatewayOptions
+
+    func run() async throws {
+        try await userFacing {
+            let (root, path) = try GatewayOptions.target(target)
+            let exporter = UnixFSExporter(source: GatewayBlockSource(url: gateway.url))
+            let cid = try await exporter.resolve(root, path: path)
+            let name = output ?? (path.isEmpty ? root.description : String(path.split(separator: "/").last ?? Substring(root.description)))
+            let destination = URL(fileURLWithPath: name)
+            if FileManager.default.fileExists(atPath: destination.path) { throw CLIError("\(destination.path) already exists; choose another --output") }
+            let temp = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString)")
+            do {
+                try await Extractor(exporter: exporter).extract(cid, to: temp)
+                try FileManager.default.moveItem(at: temp, to: destination)
+            } catch {
+                try? FileManager.default.removeItem(at: temp)
+                throw error
+            }
+            printError("saved \(cid) to \(destination.path)")
+        }
+    }
+}
+
+/// `storacha cat`: write a file's bytes to standard output.
+struct CatCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cat",
+        abstract: "Write a file's bytes (or a byte range) to standard output, verifying every block."
+    )
+
+    @Argument(help: "<cid>[/path]")
+    var target: String
+
+    @Option(help: "Byte range START-END (inclusive) or START-.")
+    var range: String?
+
+    @OptionGroup var gateway: GatewayOptions
+
+    func run() async throws {
+        try await userFacing {
+            let (root, path) = try GatewayOptions.target(target)
+            let exporter = UnixFSExporter(source: GatewayBlockSource(url: gateway.url))
+            let cid = try await exporter.resolve(root, path: path)
+            var span: Range<UInt64>? = nil
+            if let range {
+                let size = try await exporter.stat(cid).size
+                let parts = range.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, let start = UInt64(parts[0]), start <= size else { throw CLIError("--range must be START-END or START- within the file (size \(size))") }
+                let end = parts[1].isEmpty ? size : min(size, (UInt64(parts[1]) ?? 0) + 1)
+                guard end >= start else { throw CLIError("--range end is before its start") }
+                span = start..<end
+            }
+            let out = FileHandle.standardOutput
+            try await exporter.read(cid, range: span) { data in try out.write(contentsOf: data) }
+        }
+    }
+}
