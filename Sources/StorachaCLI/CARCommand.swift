@@ -137,17 +137,7 @@ extension CARCommand {
                 let exporter = UnixFSExporter(source: store)
                 let target = try await exporter.resolve(root, path: path)
                 let destination = URL(fileURLWithPath: output ?? target.description)
-                if FileManager.default.fileExists(atPath: destination.path) {
-                    throw CLIError("\(destination.path) already exists; choose another --output")
-                }
-                let temp = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString)")
-                do {
-                    try await Extractor(exporter: exporter).extract(target, to: temp)
-                    try FileManager.default.moveItem(at: temp, to: destination)
-                } catch {
-                    try? FileManager.default.removeItem(at: temp)
-                    throw error
-                }
+                try await Extractor(exporter: exporter).extractWhole(target, to: destination)
                 await store.close()
                 printError("unpacked \(target) to \(destination.path)")
             }
@@ -260,6 +250,22 @@ func runDetached<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async 
 /// Writes a UnixFS DAG to the file system.
 struct Extractor {
     let exporter: UnixFSExporter
+
+    /// Extracts into a temporary sibling and renames it to `destination` only when everything was
+    /// written: a failure leaves nothing behind. `destination` must not exist.
+    func extractWhole(_ cid: CID, to destination: URL) async throws {
+        if FileManager.default.fileExists(atPath: destination.path) {
+            throw CLIError("\(destination.path) already exists; choose another --output")
+        }
+        let temp = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString)")
+        do {
+            try await extract(cid, to: temp)
+            try FileManager.default.moveItem(at: temp, to: destination)
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw error
+        }
+    }
 
     func extract(_ cid: CID, to url: URL) async throws {
         let entry = try await exporter.stat(cid)

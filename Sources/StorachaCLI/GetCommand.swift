@@ -13,6 +13,13 @@ struct GatewayOptions: ParsableArguments {
         gateway ?? ProcessInfo.processInfo.environment["STORACHA_GATEWAY_URL"] ?? "http://127.0.0.1:8787"
     }
 
+    /// Resolves `<cid>[/path]` through the gateway: the exporter, the root, the path and the target CID.
+    func resolve(_ text: String) async throws -> (exporter: UnixFSExporter, root: CID, path: String, cid: CID) {
+        let (root, path) = try GatewayOptions.target(text)
+        let exporter = UnixFSExporter(source: GatewayBlockSource(url: url))
+        return (exporter, root, path, try await exporter.resolve(root, path: path))
+    }
+
     /// Splits `<cid>[/path]` (an `/ipfs/` prefix is allowed).
     static func target(_ text: String) throws -> (CID, String) {
         var t = Substring(text)
@@ -41,20 +48,10 @@ struct GetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await userFacing {
-            let (root, path) = try GatewayOptions.target(target)
-            let exporter = UnixFSExporter(source: GatewayBlockSource(url: gateway.url))
-            let cid = try await exporter.resolve(root, path: path)
+            let (exporter, root, path, cid) = try await gateway.resolve(target)
             let name = output ?? (path.isEmpty ? root.description : String(path.split(separator: "/").last ?? Substring(root.description)))
             let destination = URL(fileURLWithPath: name)
-            if FileManager.default.fileExists(atPath: destination.path) { throw CLIError("\(destination.path) already exists; choose another --output") }
-            let temp = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString)")
-            do {
-                try await Extractor(exporter: exporter).extract(cid, to: temp)
-                try FileManager.default.moveItem(at: temp, to: destination)
-            } catch {
-                try? FileManager.default.removeItem(at: temp)
-                throw error
-            }
+            try await Extractor(exporter: exporter).extractWhole(cid, to: destination)
             printError("saved \(cid) to \(destination.path)")
         }
     }
@@ -77,9 +74,7 @@ struct CatCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await userFacing {
-            let (root, path) = try GatewayOptions.target(target)
-            let exporter = UnixFSExporter(source: GatewayBlockSource(url: gateway.url))
-            let cid = try await exporter.resolve(root, path: path)
+            let (exporter, _, _, cid) = try await gateway.resolve(target)
             var span: Range<UInt64>? = nil
             if let range {
                 let size = try await exporter.stat(cid).size

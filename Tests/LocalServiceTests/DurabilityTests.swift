@@ -16,15 +16,8 @@ final class ServiceProcess: @unchecked Sendable {
     let url: String
     let did: DID
 
-    static var binary: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("storacha")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/storacha")
-    }
-
     init(data: URL) throws {
-        process.executableURL = ServiceProcess.binary
+        process.executableURL = StorachaBinary.binary
         process.arguments = ["serve", "local", "--data", data.path, "--port", "0", "--json", "--auto-confirm"]
         let out = Pipe()
         process.standardOutput = out

@@ -8,22 +8,7 @@ import TestSupport
 import UnixFS
 import NIOCore
 
-/// Runs the `storacha` binary.
-func runCLI(_ args: [String], in directory: URL) throws -> (status: Int32, stdout: Data, stderr: String) {
-    let process = Process()
-    process.executableURL = ServiceProcess.binary
-    process.arguments = args
-    process.currentDirectoryURL = directory
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, o, String(decoding: e, as: UTF8.self))
-}
+func runCLI(_ args: [String], in directory: URL) throws -> StorachaBinary.Result { try StorachaBinary.run(args, in: directory) }
 
 @Suite(.serialized) struct GetCatTests {
     @Test func getAndCatThroughTheGateway() async throws {
@@ -39,9 +24,9 @@ func runCLI(_ args: [String], in directory: URL) throws -> (status: Int32, stdou
         #expect(try Data(contentsOf: work.appendingPathComponent("copy/dir/big.bin")) == big)
         #expect(try Data(contentsOf: work.appendingPathComponent("copy/dir/note.txt")) == Data("note".utf8))
         let cat = try runCLI(["cat", "/ipfs/\(result.root)/dir/big.bin", "--gateway", world.running.url, "--range", "1048570-1048589"], in: work)
-        #expect(cat.status == 0 && cat.stdout == big[1_048_570...1_048_589])
+        #expect(cat.status == 0 && cat.stdoutData == big[1_048_570...1_048_589])
         let whole = try runCLI(["cat", "\(result.root)/dir/note.txt", "--gateway", world.running.url], in: work)
-        #expect(whole.stdout == Data("note".utf8))
+        #expect(whole.stdoutData == Data("note".utf8))
         // Unknown content and an existing output are clean errors.
         let missing = try runCLI(["get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", "--gateway", world.running.url], in: work)
         #expect(missing.status != 0 && missing.stderr.contains("404"))

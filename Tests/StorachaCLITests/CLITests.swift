@@ -2,43 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Runs the built `storacha` binary.
-struct CLI {
-    static var binary: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("storacha")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/storacha")
-    }
-
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    @discardableResult
-    static func run(_ args: [String], in directory: URL, wrapper: [String] = []) throws -> Result {
-        let process = Process()
-        if wrapper.isEmpty {
-            process.executableURL = binary
-            process.arguments = args
-        } else {
-            process.executableURL = URL(fileURLWithPath: wrapper[0])
-            process.arguments = Array(wrapper.dropFirst()) + [binary.path] + args
-        }
-        process.currentDirectoryURL = directory
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-    }
-}
+typealias CLI = StorachaBinary
 
 func makeTempDir() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-cli-\(UUID().uuidString)")

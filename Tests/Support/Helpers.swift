@@ -84,3 +84,45 @@ public func lcg(_ size: Int, seed: UInt32 = 0) -> Data {
     }
     return Data(bytes)
 }
+
+/// The built `storacha` executable, run as a child process by CLI and service tests.
+public enum StorachaBinary {
+    /// Beside the test bundle, else `.build/debug/storacha` in the package.
+    public static var binary: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("storacha")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/storacha")
+    }
+
+    /// What a run printed and how it ended.
+    public struct Result {
+        public let status: Int32
+        public let stdoutData: Data
+        public let stderr: String
+        public var stdout: String { String(decoding: stdoutData, as: UTF8.self) }
+    }
+
+    /// Runs `storacha args…` in `directory`, optionally under a wrapper such as `/usr/bin/time -v`.
+    @discardableResult
+    public static func run(_ args: [String], in directory: URL, wrapper: [String] = []) throws -> Result {
+        let process = Process()
+        if wrapper.isEmpty {
+            process.executableURL = binary
+            process.arguments = args
+        } else {
+            process.executableURL = URL(fileURLWithPath: wrapper[0])
+            process.arguments = Array(wrapper.dropFirst()) + [binary.path] + args
+        }
+        process.currentDirectoryURL = directory
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdoutData: outData, stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
