@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "storacha", targets: ["StorachaCLI"]),
+        .library(name: "SystemIO", targets: ["SystemIO"]),
         .library(name: "Multiformats", targets: ["Multiformats"]),
         .library(name: "IPLD", targets: ["IPLD"]),
         .library(name: "CAR", targets: ["CAR"]),
@@ -27,19 +28,20 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        .target(name: "SystemIO", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         .target(
             name: "Multiformats",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "IPLD", dependencies: ["Multiformats"]),
-        .target(name: "CAR", dependencies: ["Multiformats", "IPLD", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CAR", dependencies: ["SystemIO", "Multiformats", "IPLD", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UCAN", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Ucanto", dependencies: ["Multiformats", "IPLD", "CAR", "UCAN"]),
         .target(
             name: "LocalService",
             dependencies: [
-                "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto",
+                "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "StorachaClient",
             dependencies: [
-                "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto",
+                "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "StorachaCLI",
             dependencies: [
-                "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "LocalService", "StorachaClient",
+                "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "LocalService", "StorachaClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

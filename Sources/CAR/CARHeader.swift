@@ -52,6 +52,7 @@ public enum CARError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidBlockCID(offset: Int, reason: String)
     case hashMismatch(cid: String, offset: Int)
     case unsupportedHash(cid: String, offset: Int)
+    case tooManyBlocks(limit: Int)
     case io(String)
 
     public var description: String {
@@ -64,6 +65,7 @@ public enum CARError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidBlockCID(let o, let r): return "CAR: block at byte \(o) has an invalid CID: \(r)"
         case .hashMismatch(let c, let o): return "CAR: block at byte \(o) does not match its CID \(c)"
         case .unsupportedHash(let c, let o): return "CAR: block \(c) at byte \(o) uses a hash this tool cannot verify"
+        case .tooManyBlocks(let n): return "CAR: more than \(n) blocks"
         case .io(let r): return "CAR: \(r)"
         }
     }

@@ -69,10 +69,14 @@ public struct CARReader<Source: ByteSource> {
 
 extension CARReader where Source == MemoryByteSource {
     /// Reads a whole in-memory CAR; convenient for small archives (delegations, messages, indexes).
-    public static func readAll(_ data: Data, maxBlockSize: Int = 32 << 20) throws -> (header: CARHeader, blocks: [Block]) {
+    /// At most `maxBlocks` blocks are read (``CARError/tooManyBlocks(limit:)`` past that).
+    public static func readAll(_ data: Data, maxBlockSize: Int = 32 << 20, maxBlocks: Int = 1 << 20) throws -> (header: CARHeader, blocks: [Block]) {
         var reader = try CARReader(source: MemoryByteSource(data), maxBlockSize: maxBlockSize)
         var blocks: [Block] = []
-        while let b = try reader.next() { blocks.append(b.block) }
+        while let b = try reader.next() {
+            guard blocks.count < maxBlocks else { throw CARError.tooManyBlocks(limit: maxBlocks) }
+            blocks.append(b.block)
+        }
         return (reader.header, blocks)
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Multiformats
+import SystemIO
 
 /// Blobs as files in a content-addressed tree (`blobs/<2 hex>/<base58btc multihash>`). Writes go to
 /// a temporary file that is fsynced and renamed, so a crash leaves either nothing or the whole blob.
@@ -55,14 +56,19 @@ public struct BlobStore: Sendable {
         }
     }
 
-    /// Reads `length` bytes at `offset` (the whole blob when `length` is nil).
-    public func read(_ digest: Multihash, offset: UInt64 = 0, length: UInt64? = nil) throws -> Data {
+    /// Reads `length` bytes at `offset` (fewer at the end of the blob); at most 64 MiB at once.
+    public func read(_ digest: Multihash, offset: UInt64, length: UInt64) throws -> Data {
+        guard length <= 64 << 20 else { throw BlobStoreError.io("refusing to read \(length) bytes of \(digest) at once") }
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: url(for: digest)) } catch { throw BlobStoreError.notFound(digest.description) }
         defer { try? handle.close() }
         try handle.seek(toOffset: offset)
-        if let length { return try handle.read(upToCount: Int(length)) ?? Data() }
-        return try handle.readToEnd() ?? Data()
+        return try handle.read(upToCount: Int(length)) ?? Data()
+    }
+
+    /// Reads the bytes of `range` on the blocking-I/O pool.
+    public func readAsync(_ digest: Multihash, range: Range<UInt64>) async throws -> Data {
+        try await BlockingIO.run { try read(digest, offset: range.lowerBound, length: range.upperBound - range.lowerBound) }
     }
 
     /// Deletes a blob.

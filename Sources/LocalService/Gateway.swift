@@ -16,13 +16,18 @@ struct IndexedBlockSource: BlockSource {
         guard let row = try await store.read({ db in
             try Row.fetchOne(db, sql: "SELECT shard, offset, length FROM slices WHERE slice = ? LIMIT 1", arguments: [key]).map(Record.init)
         }) else { return nil }
-        return (try Multihash(bytes: [UInt8](row.blob("shard"))), UInt64(row.int("offset")), UInt64(row.int("length")))
+        // Offsets and lengths were checked when the index was added: non-negative, and their sum fits.
+        guard let offset = UInt64(exactly: row.int("offset")), let length = UInt64(exactly: row.int("length")),
+              !offset.addingReportingOverflow(length).overflow else {
+            throw UnixFSError.invalidNode("the index gives an impossible position for \(multihash)")
+        }
+        return (try Multihash(bytes: [UInt8](row.blob("shard"))), offset, length)
     }
 
     func block(_ cid: CID) async throws -> Data {
         guard let (shard, offset, length) = try await locate(cid.multihash) else { throw UnixFSError.blockNotFound(cid: cid.description) }
-        let data = try blobs.read(shard, offset: offset, length: length)
-        guard data.count == Int(length), cid.multihash.verifies(data) else { throw UnixFSError.invalidNode("stored bytes of \(cid) do not match it") }
+        let data = try await blobs.readAsync(shard, range: offset..<offset + length)
+        guard UInt64(data.count) == length, cid.multihash.verifies(data) else { throw UnixFSError.invalidNode("stored bytes of \(cid) do not match it") }
         return data
     }
 
@@ -56,27 +61,5 @@ enum ContentType {
         if starts(Array("<!DOCTYPE html".utf8)) || starts(Array("<html".utf8)) { return "text/html; charset=utf-8" }
         if !b.isEmpty, String(data: head.prefix(512), encoding: .utf8) != nil, !b.contains(0) { return "text/plain; charset=utf-8" }
         return "application/octet-stream"
-    }
-}
-
-/// A parsed `Range: bytes=…` header (single range).
-struct ByteRange {
-    let start: UInt64
-    let end: UInt64  // exclusive
-
-    /// Parses `bytes=a-b`, `bytes=a-`, `bytes=-n` against `size`; nil when absent, throws when unsatisfiable.
-    static func parse(_ header: String?, size: UInt64) throws -> ByteRange? {
-        guard let header, header.hasPrefix("bytes=") else { return nil }
-        let spec = header.dropFirst(6).split(separator: ",").first.map(String.init) ?? ""
-        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard parts.count == 2 else { throw UnixFSError.rangeNotSatisfiable(start: 0, end: nil, size: size) }
-        if parts[0].isEmpty {
-            guard let n = UInt64(parts[1]), n > 0 else { throw UnixFSError.rangeNotSatisfiable(start: 0, end: nil, size: size) }
-            return ByteRange(start: size - min(n, size), end: size)
-        }
-        guard let s = UInt64(parts[0]), s < size else { throw UnixFSError.rangeNotSatisfiable(start: UInt64(parts[0]) ?? 0, end: nil, size: size) }
-        if parts[1].isEmpty { return ByteRange(start: s, end: size) }
-        guard let e = UInt64(parts[1]), e >= s else { throw UnixFSError.rangeNotSatisfiable(start: s, end: UInt64(parts[1]), size: size) }
-        return ByteRange(start: s, end: min(e + 1, size))
     }
 }

@@ -63,14 +63,16 @@ struct GatewayHandler {
         let blobs = service.blobs
         let mh = cid.multihash
         return fileResponse(request, size: size, contentType: "application/vnd.ipld.car; version=1", etag: "\"\(cid)\"") { range in
-            try blobs.read(mh, offset: range.lowerBound, length: range.upperBound - range.lowerBound)
+            try await blobs.readAsync(mh, range: range)
         }
     }
 
     func raw(_ request: Request, _ cid: CID) async throws -> Response {
         let bytes = try await source.block(cid)
         return fileResponse(request, size: UInt64(bytes.count), contentType: "application/vnd.ipld.raw", etag: "\"\(cid).raw\"") { range in
-            bytes.subdata(in: Int(range.lowerBound)..<Int(range.upperBound))
+            // `range` lies within the block: fileResponse only asks for what it checked against the size.
+            let base = bytes.startIndex
+            return bytes.subdata(in: (base + Int(range.lowerBound))..<(base + Int(range.upperBound)))
         }
     }
 
@@ -80,7 +82,9 @@ struct GatewayHandler {
         let type = ContentType.guess(name: name, head: head)
         var response = fileResponse(request, size: size, contentType: type, etag: "\"\(cid)\"") { _ in Data() }
         guard request.method == .get, response.status == .ok || response.status == .partialContent else { return response }
-        let range = (try? ByteRange.parse(request.headers[.range], size: size)).flatMap { $0 }.map { $0.start..<$0.end } ?? 0..<size
+        // fileResponse accepted the header, so it parses again here.
+        let range = (try? ByteRange.parse(request.headers[.range], size: size))?.span ?? 0..<size
+        // fileResponse refused sizes above Int64.max, so the length converts.
         response.body = ResponseBody(contentLength: Int(range.upperBound - range.lowerBound)) { writer in
             if !range.isEmpty {
                 try await exporter.read(cid, range: range) { data in try await writer.write(ByteBuffer(bytes: data)) }
@@ -107,16 +111,19 @@ struct GatewayHandler {
 
     /// A CAR of the DAG at `target`: the path blocks, then the target per `dag-scope` (all, entity, block).
     func car(_ request: Request, root: CID, target: CID, pathBlocks: [CID]) async throws -> Response {
-        let scope = request.uri.queryParameters.get("dag-scope") ?? "all"
-        guard ["all", "entity", "block"].contains(scope) else { return text(.badRequest, "dag-scope must be all, entity or block") }
-        var parsedRange: Range<UInt64>? = nil
-        if let spec = request.uri.queryParameters.get("entity-bytes") {
-            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let from = UInt64(parts[0]) else { return text(.badRequest, "entity-bytes must be from:to") }
-            let to = parts[1] == "*" ? UInt64.max : (UInt64(parts[1]).map { $0 + 1 } ?? UInt64.max)
-            parsedRange = from..<max(from, to)
+        guard let scope = DAGScope(rawValue: request.uri.queryParameters.get("dag-scope") ?? "all") else {
+            return text(.badRequest, "dag-scope must be all, entity or block")
         }
-        let entityRange = parsedRange
+        var entityRange: Range<UInt64>? = nil
+        if let spec = request.uri.queryParameters.get("entity-bytes") {
+            switch EntityBytes.parse(String(spec)) {
+            case .failure(.badRequest(let why)): return text(.badRequest, why)
+            case .success(let bytes):
+                let entry = try await UnixFSExporter(source: source).stat(target)
+                if entry.kind == .file || entry.kind == .raw { entityRange = bytes.resolve(size: entry.size) }
+            }
+        }
+        let range = entityRange
         let source = self.source
         var h = HTTPFields()
         h[.contentType] = "application/vnd.ipld.car; version=1; order=dfs; dups=y"
@@ -133,43 +140,11 @@ struct GatewayHandler {
                 }
                 return bytes
             }
-            for cid in pathBlocks { _ = try await emit(cid) }
-            try await DAGWalker.walk(target, scope: scope, range: entityRange, emit: emit)
+            var walker = DAGWalker()
+            for cid in pathBlocks { try await walker.walk(cid, scope: .block, range: nil, emit: emit) }
+            try await walker.walk(target, scope: scope, range: range, emit: emit)
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: h, body: body)
-    }
-}
-
-/// Depth-first traversal of a UnixFS DAG for CAR responses.
-enum DAGWalker {
-    static func walk(_ cid: CID, scope: String, range: Range<UInt64>?, emit: (CID) async throws -> Data) async throws {
-        let bytes = try await emit(cid)
-        guard scope != "block", cid.codec == CID.Codec.dagPB else { return }
-        let node = try DAGPB.decode(bytes)
-        let data = try node.data.map { try UnixFSData(bytes: $0) }
-        switch data?.kind {
-        case .file?, .raw?:
-            var offset: UInt64 = UInt64(data?.data?.count ?? 0)
-            for (link, size) in zip(node.links, data?.blocksizes ?? []) {
-                let span = offset..<(offset + size)
-                offset += size
-                guard let range else { try await walk(link.hash, scope: "all", range: nil, emit: emit); continue }
-                guard span.overlaps(range) else { continue }
-                let lower = max(range.lowerBound, span.lowerBound) - span.lowerBound
-                let upper = min(range.upperBound, span.upperBound) - span.lowerBound
-                try await walk(link.hash, scope: "all", range: lower..<upper, emit: emit)
-            }
-        case .hamtShard?:
-            for link in node.links {
-                let isShard = (link.name ?? "").utf8.count == 2
-                if isShard { try await walk(link.hash, scope: scope, range: nil, emit: emit) } else if scope == "all" { try await walk(link.hash, scope: "all", range: nil, emit: emit) }
-            }
-        case .directory?:
-            guard scope == "all" else { return }
-            for link in node.links { try await walk(link.hash, scope: "all", range: nil, emit: emit) }
-        default:
-            return
-        }
     }
 }

@@ -229,7 +229,7 @@ struct ServiceResponder: HTTPResponder {
             return text(.notFound, "blob not found")
         }
         return fileResponse(request, size: size, contentType: "application/octet-stream", etag: "\"\(digest)\"") { range in
-            try service.blobs.read(digest, offset: range.lowerBound, length: range.upperBound - range.lowerBound)
+            try await service.blobs.readAsync(digest, range: range)
         }
     }
 }
@@ -260,30 +260,39 @@ func escape(_ s: String) -> String {
         .replacingOccurrences(of: "\"", with: "&quot;")
 }
 
-/// A ranged response over something of known size, read in pieces of at most 1 MiB.
-func fileResponse(_ request: Request, size: UInt64, contentType: String, etag: String, read: @escaping @Sendable (Range<UInt64>) throws -> Data) -> Response {
+/// A ranged response over something of known size, read in pieces of at most 1 MiB: 200, or 206 for a
+/// satisfiable `Range`, 416 for an unsatisfiable one and 400 for a malformed one.
+func fileResponse(_ request: Request, size: UInt64, contentType: String, etag: String,
+                  read: @escaping @Sendable (Range<UInt64>) async throws -> Data) -> Response {
     var h = HTTPFields()
     h[.contentType] = contentType
     h[.acceptRanges] = "bytes"
     h[.eTag] = etag
     let range: ByteRange?
     do { range = try ByteRange.parse(request.headers[.range], size: size) } catch {
-        h[.contentRange] = "bytes */\(size)"
-        return Response(status: .rangeNotSatisfiable, headers: h)
+        switch error {
+        case .malformed: return text(.badRequest, error.description)
+        case .unsatisfiable:
+            var r = text(.rangeNotSatisfiable, error.description)
+            r.headers[.contentRange] = "bytes */\(size)"
+            return r
+        }
     }
-    let span = range.map { $0.start..<$0.end } ?? 0..<size
-    h[.contentLength] = String(span.upperBound - span.lowerBound)
+    guard size <= UInt64(Int64.max) else { return text(.badGateway, "the content declares an impossible size (\(size) bytes)") }
+    let span = range?.span ?? 0..<size
+    let length = span.upperBound - span.lowerBound
+    h[.contentLength] = String(length)
     var status = HTTPResponse.Status.ok
     if let range {
         status = .partialContent
-        h[.contentRange] = "bytes \(range.start)-\(range.end - 1)/\(size)"
+        h[.contentRange] = range.contentRange(size: size)
     }
     if request.method == .head { return Response(status: status, headers: h) }
-    let body = ResponseBody(contentLength: Int(span.upperBound - span.lowerBound)) { writer in
+    let body = ResponseBody(contentLength: Int(length)) { writer in
         var at = span.lowerBound
         while at < span.upperBound {
             let n = min(span.upperBound - at, 1 << 20)
-            try await writer.write(ByteBuffer(bytes: try read(at..<(at + n))))
+            try await writer.write(ByteBuffer(bytes: try await read(at..<(at + n))))
             at += n
         }
         try await writer.finish(nil)

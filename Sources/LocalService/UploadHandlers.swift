@@ -1,4 +1,5 @@
 import Foundation
+import CAR
 import GRDB
 import IPLD
 import Multiformats
@@ -6,6 +7,9 @@ import UCAN
 import UnixFS
 
 extension UploadService {
+    /// Largest index blob `space/index/add` reads (about 2.5 million blocks, some 2.5 TiB of content).
+    static let maxIndexSize: UInt64 = 128 << 20
+
     /// `upload/add`: upsert the upload; shards are set-merged with an existing record.
     func uploadAdd(_ r: Request) async throws -> HandlerResult {
         let space = r.with
@@ -109,7 +113,14 @@ extension UploadService {
         }) else { throw Failure(name: "UploadNotFound", message: "upload \(root) is not in \(space)") }
         let all = shardsText.split(separator: ",").map(String.init)
         let size = max(1, min(r.nb.int("size") ?? configuration.defaultPageSize, 1000))
-        let start = r.nb.string("cursor").flatMap { c in all.firstIndex(of: c).map { $0 + 1 } ?? Int(c) } ?? 0
+        var start = 0
+        if let cursor = r.nb.string("cursor") {
+            // A cursor is a shard CID from an earlier page, or a position within the list.
+            guard let position = all.firstIndex(of: cursor).map({ $0 + 1 }) ?? Int(cursor), (0...all.count).contains(position) else {
+                throw Failure(name: "InvalidCursor", message: "upload/shard/list: cursor \"\(cursor.prefix(100))\" is not a shard of \(root) nor a position in 0…\(all.count)")
+            }
+            start = position
+        }
         let page = Array(all.dropFirst(start).prefix(size))
         var ok: [String: IPLDValue] = ["size": Value.int(page.count), "results": .list(try page.map { .link(try CID($0)) })]
         if start + page.count < all.count, let last = page.last { ok["cursor"] = .string(last) }
@@ -126,34 +137,44 @@ extension UploadService {
             try Bool.fetchOne(db, sql: "SELECT 1 FROM blobs WHERE space = ? AND digest = ?", arguments: [space, digestBytes]) ?? false
         }
         guard registered, blobs.has(digest) else { throw Failure(name: "IndexNotFound", message: "index blob \(digest) is not stored in \(space)") }
-        let parsed: ShardedDAGIndex
-        do { parsed = try ShardedDAGIndex(archive: try blobs.read(digest)) } catch {
-            throw Failure(name: "DecodeFailure", message: "index \(index) is not an index/sharded/dag@0.1 CAR: \(error)")
+        guard let size = blobs.size(of: digest), size <= UploadService.maxIndexSize else {
+            throw Failure(name: "IndexTooLarge", message: "index \(index) is larger than \(UploadService.maxIndexSize) bytes; split the upload")
         }
-        if let content = try r.nb.optionalLink("content"), content != parsed.content {
-            throw Failure(name: "InvalidContent", message: "index is for \(parsed.content), not \(content)")
-        }
-        let shardKeys = parsed.shards.keys.map { Data($0.bytes) }
-        let missing = try await store.read { db -> Data? in
-            for shard in shardKeys where !(try Bool.fetchOne(db, sql: "SELECT 1 FROM blobs WHERE space = ? AND digest = ?", arguments: [space, shard]) ?? false) {
-                return shard
-            }
-            return nil
-        }
-        if let missing {
-            let name = (try? Multihash(bytes: [UInt8](missing)))?.description ?? "?"
-            throw Failure(name: "ShardNotFound", message: "shard \(name) named by the index is not stored in \(space)")
-        }
+        let url = blobs.url(for: digest)
+        let claimed = try r.nb.optionalLink("content")
         let indexText = index.description
-        let content = parsed.content.description
-        let rows: [(Data, Data, Int64, Int64)] = parsed.shards.flatMap { shard, slices in
-            slices.map { (Data($0.key.bytes), Data(shard.bytes), Int64($0.value.offset), Int64($0.value.length)) }
-        }
         let now = r.now
+        // Streamed from the stored blob inside one transaction: memory holds one index block at a time,
+        // and a bad index leaves nothing behind. GRDB runs this on its writer queue, off the cooperative pool.
         try await store.write { db in
+            let reader: ShardedDAGIndexReader
+            do { reader = try ShardedDAGIndexReader(url: url) } catch {
+                throw Failure(name: "DecodeFailure", message: "index \(index) is not an index/sharded/dag@0.1 CAR: \(error)")
+            }
+            if let claimed, claimed != reader.content {
+                throw Failure(name: "InvalidContent", message: "index is for \(reader.content), not \(claimed)")
+            }
+            let content = reader.content.description
             try db.execute(sql: "DELETE FROM slices WHERE space = ? AND indexCID = ?", arguments: [space, indexText])
-            let stmt = try db.makeStatement(sql: "INSERT INTO slices (space, indexCID, content, slice, shard, offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            for row in rows { try stmt.execute(arguments: [space, indexText, content, row.0, row.1, row.2, row.3]) }
+            let insert = try db.makeStatement(sql: "INSERT INTO slices (space, indexCID, content, slice, shard, offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            let registered = try db.makeStatement(sql: "SELECT 1 FROM blobs WHERE space = ? AND digest = ?")
+            do {
+                try reader.forEachShard { shard, slices in
+                    let shardKey = Data(shard.bytes)
+                    guard try Bool.fetchOne(registered, arguments: [space, shardKey]) ?? false else {
+                        throw Failure(name: "ShardNotFound", message: "shard \(shard) named by the index is not stored in \(space)")
+                    }
+                    for s in slices {
+                        // decodeShard checked offset + length ≤ Int64.max.
+                        try insert.execute(arguments: [space, indexText, content, Data(s.slice.bytes), shardKey,
+                                                       Int64(s.position.offset), Int64(s.position.length)])
+                    }
+                }
+            } catch let error as UnixFSError {
+                throw Failure(name: "DecodeFailure", message: "index \(index) is not an index/sharded/dag@0.1 CAR: \(error)")
+            } catch let error as CARError {
+                throw Failure(name: "DecodeFailure", message: "index \(index) is not an index/sharded/dag@0.1 CAR: \(error)")
+            }
             try db.execute(sql: "INSERT OR REPLACE INTO indexes (space, indexCID, content, insertedAt) VALUES (?, ?, ?, ?)",
                            arguments: [space, indexText, content, now])
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import SystemIO
 import UnixFS
 
 /// `storacha bench`: performance measurements against this machine's limits.
@@ -58,7 +59,7 @@ struct PackBench: AsyncParsableCommand {
                 shardCount = result.shards.count
                 try? FileManager.default.removeItem(at: out)
             }
-            let peak = peakResidentMemoryBytes().map { Double($0) / 1_048_576 }
+            let peak = Platform.peakResidentMemoryBytes().map { Double($0) / 1_048_576 }
             let mb = Double(size) / 1e6
             let packRate = mb / bestPack
             let shaRate = sha

@@ -87,16 +87,21 @@ public struct Delegation: Hashable, Sendable {
 
     /// The blocks to send with this delegation, in ucanto's export order: each present proof's DAG
     /// (post-order), then attached blocks, then the root. Duplicates are removed, first wins.
+    ///
+    /// Each proof is expanded once: a proof cited from many places costs one visit, so the work is
+    /// linear in the number of distinct blocks (the order is the same as expanding every citation).
     public func export() -> [Block] {
         var out: [Block] = []
         var seen = Set<CID>()
-        exportInto(&out, &seen)
+        var expanded = Set<CID>()
+        exportInto(&out, &seen, &expanded)
         return out
     }
 
-    func exportInto(_ out: inout [Block], _ seen: inout Set<CID>) {
-        for proof in proofs {
-            if case .delegation(let d) = proof { d.exportInto(&out, &seen) }
+    func exportInto(_ out: inout [Block], _ seen: inout Set<CID>, _ expanded: inout Set<CID>) {
+        guard expanded.insert(root.cid).inserted else { return }
+        for cid in ucan.proofs where !expanded.contains(cid) && blocks[cid] != nil {
+            if let d = try? Delegation(root: cid, blocks: blocks) { d.exportInto(&out, &seen, &expanded) }
         }
         for link in attachedLinks {
             if let b = blocks[link], seen.insert(link).inserted { out.append(b) }

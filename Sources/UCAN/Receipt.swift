@@ -160,8 +160,9 @@ public struct Receipt: Hashable, Sendable {
     public func export() -> [Block] {
         var out: [Block] = []
         var seen = Set<CID>()
-        for link in [ran] + fork + (join.map { [$0] } ?? []) + proofs {
-            if let d = try? Delegation(root: link, blocks: blocks) { d.exportInto(&out, &seen) }
+        var expanded = Set<CID>()
+        for link in [ran] + fork + (join.map { [$0] } ?? []) + proofs where !expanded.contains(link) {
+            if let d = try? Delegation(root: link, blocks: blocks) { d.exportInto(&out, &seen, &expanded) }
         }
         if seen.insert(root.cid).inserted { out.append(root) }
         return out

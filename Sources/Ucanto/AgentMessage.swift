@@ -66,12 +66,19 @@ public struct AgentMessage: Sendable {
     /// Largest block accepted in a message: UCANs, receipts and attachments are small, and the bound
     /// keeps hostile bodies from decoding into huge values.
     public static let maxBlockSize = 4 << 20
+    /// Most blocks accepted in one message (real messages carry tens to a few hundred).
+    public static let maxBlocks = 10_000
+    /// Most invocations accepted in one message.
+    public static let maxInvocations = 1_000
 
     /// Decodes a message CAR (JS or Go variant: `execute` may be absent or empty in responses).
     public static func decode(_ car: Data) throws(UCANError) -> AgentMessage {
         let header: CARHeader
         let list: [Block]
-        do { (header, list) = try CARReader.readAll(car, maxBlockSize: maxBlockSize) } catch { throw .invalidMessage("body is not a valid CAR: \(error)") }
+        do { (header, list) = try CARReader.readAll(car, maxBlockSize: maxBlockSize, maxBlocks: maxBlocks) } catch let error as CARError {
+            if case .tooManyBlocks(let limit) = error { throw .invalidMessage("the message has more than \(limit) blocks (the limit)") }
+            throw .invalidMessage("body is not a valid CAR: \(error)")
+        } catch { throw .invalidMessage("body is not a valid CAR: \(error)") }
         guard let rootCID = header.roots.first else { throw .invalidMessage("the CAR has no root") }
         var blocks: [CID: Block] = [:]
         for b in list { blocks[b.cid] = b }
@@ -81,6 +88,7 @@ public struct AgentMessage: Sendable {
         guard case .map(let body)? = value[version] else { throw .invalidMessage("root is not a \(version) message") }
         var invocations: [Delegation] = []
         if case .list(let exec)? = body["execute"] {
+            guard exec.count <= maxInvocations else { throw .invalidMessage("the message has more than \(maxInvocations) invocations (the limit)") }
             for item in exec {
                 guard case .link(let cid) = item else { throw .invalidMessage("execute entries must be links") }
                 invocations.append(try Delegation(root: cid, blocks: blocks))

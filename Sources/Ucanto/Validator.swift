@@ -19,6 +19,7 @@ public indirect enum ValidationError: Error, Hashable, Sendable, CustomStringCon
     case didResolution(did: DID)
     case noMatchingProof(link: CID, capability: Capability)
     case unauthorized(capability: Capability, causes: [ValidationError])
+    case limitExceeded(link: CID, limit: String)
 
     /// The error name as ucanto reports it.
     public var name: String {
@@ -36,6 +37,7 @@ public indirect enum ValidationError: Error, Hashable, Sendable, CustomStringCon
         case .didResolution: return "DIDKeyResolutionError"
         case .noMatchingProof: return "InvalidClaim"
         case .unauthorized: return "Unauthorized"
+        case .limitExceeded: return "LimitExceeded"
         }
     }
 
@@ -62,6 +64,7 @@ public indirect enum ValidationError: Error, Hashable, Sendable, CustomStringCon
         case .unauthorized(let c, let causes):
             let reasons = causes.isEmpty ? "no proof delegates it" : causes.map(\.description).joined(separator: "; ")
             return "Claim \(c) is not authorized: \(reasons)"
+        case .limitExceeded(let l, let limit): return "Proofs of \(l) exceed a limit: \(limit)"
         }
     }
 
@@ -109,7 +112,14 @@ public struct Validator: Sendable {
         self.canIssue = canIssue
     }
 
+    /// Longest proof chain accepted below an invocation (real chains have a handful of links).
+    public static let maxProofDepth = 32
+
     /// Checks `invocation` (its first capability) at time `now`.
+    ///
+    /// The work is linear in the number of distinct delegations: each proof is decoded, checked and
+    /// searched once per invocation, however many times the proof DAG cites it, and chains deeper than
+    /// ``maxProofDepth`` are refused before any search.
     public func access(_ invocation: Delegation, now: Int = Clock.now()) async -> Result<Authorization, ValidationError> {
         guard let capability = invocation.capabilities.first, invocation.capabilities.count == 1 else {
             return .failure(.malformedCapability(link: invocation.cid, reason: "an invocation must have exactly one capability"))
@@ -120,10 +130,14 @@ public struct Validator: Sendable {
         if let definition = definitions[capability.can], let why = definition.malformation(capability) {
             return .failure(.unauthorized(capability: capability, causes: [.malformedCapability(link: invocation.cid, reason: why)]))
         }
-        if let error = await validate(invocation, siblings: [], now: now) {
+        let run = ValidationRun()
+        guard run.height(invocation, level: 0) != nil else {
+            return .failure(.limitExceeded(link: invocation.cid, limit: "proof chains may be at most \(Validator.maxProofDepth) delegations deep"))
+        }
+        if let error = await validate(invocation, parent: nil, attestations: [:], now: now, run: run) {
             return .failure(.unauthorized(capability: capability, causes: [error]))
         }
-        switch await authorize(capability, by: invocation, now: now, depth: 0) {
+        switch await authorize(capability, by: invocation, now: now, run: run) {
         case .success(let chain): return .success(Authorization(capability: capability, chain: chain))
         case .failure(let error):
             if case .unauthorized = error { return .failure(error) }
@@ -131,13 +145,24 @@ public struct Validator: Sendable {
         }
     }
 
-    /// Finds a chain under `delegation` that grants `claimed`.
-    func authorize(_ claimed: Capability, by delegation: Delegation, now: Int, depth: Int) async -> Result<[Delegation], ValidationError> {
+    /// Finds a chain under `delegation` that grants `claimed` (the same capability at every level, so
+    /// the answer for a delegation is remembered for the rest of the run).
+    func authorize(_ claimed: Capability, by delegation: Delegation, now: Int, run: ValidationRun) async -> Result<[Delegation], ValidationError> {
         if canIssue(claimed, delegation.issuer) { return .success([delegation]) }
-        guard depth < 32 else { return .failure(.noMatchingProof(link: delegation.cid, capability: claimed)) }
+        if let known = run.authorized[delegation.cid] {
+            // A failure already reported elsewhere in the tree is not repeated, so errors stay linear too.
+            if case .failure = known { return .failure(.unauthorized(capability: claimed, causes: [])) }
+            return known
+        }
+        let result = await search(claimed, by: delegation, now: now, run: run)
+        run.authorized[delegation.cid] = result
+        return result
+    }
+
+    func search(_ claimed: Capability, by delegation: Delegation, now: Int, run: ValidationRun) async -> Result<[Delegation], ValidationError> {
         var errors: [ValidationError] = []
         var aligned: [Delegation] = []
-        for proof in delegation.proofs {
+        for proof in run.proofs(of: delegation) {
             guard case .delegation(let p) = proof else { errors.append(.unavailableProof(link: proof.cid)); continue }
             guard p.audience == delegation.issuer else {
                 errors.append(.principalAlignment(link: p.cid, issuer: delegation.issuer, audience: p.audience))
@@ -145,14 +170,23 @@ public struct Validator: Sendable {
             }
             aligned.append(p)
         }
+        // Service attestations among the proofs, by the proof they attest (for did:mailto issuers).
+        var attestations: [CID: [Delegation]] = [:]
+        for a in aligned {
+            guard let cap = a.capabilities.first, cap.can == "ucan/attest", let proof = cap[caveat: "proof"]?.linkValue else { continue }
+            attestations[proof, default: []].append(a)
+        }
         for p in aligned {
-            if let error = await validate(p, siblings: aligned, now: now) { errors.append(error); continue }
+            if let error = await validate(p, parent: delegation.cid, attestations: attestations, now: now, run: run) {
+                errors.append(error)
+                continue
+            }
             for delegated in p.capabilities {
                 switch match(claimed, delegated) {
                 case .none: continue
                 case .tooWide(let reason)?: errors.append(.escalation(link: p.cid, reason: reason))
                 case .covers?:
-                    switch await authorize(claimed, by: p, now: now, depth: depth + 1) {
+                    switch await authorize(claimed, by: p, now: now, run: run) {
                     case .success(let chain): return .success([delegation] + chain)
                     case .failure(let e): errors.append(e)
                     }
@@ -162,7 +196,6 @@ public struct Validator: Sendable {
         if errors.isEmpty { return .failure(.unauthorized(capability: claimed, causes: [.noMatchingProof(link: delegation.cid, capability: claimed)])) }
         return .failure(.unauthorized(capability: claimed, causes: errors))
     }
-
     /// `nil` when `delegated` does not speak about `claimed`; otherwise success, or why it is too narrow.
     enum Match { case covers, tooWide(String) }
 
@@ -181,35 +214,98 @@ public struct Validator: Sendable {
         return .covers
     }
 
-    /// Time bounds, revocation and the issuer's authorization of one link.
-    func validate(_ delegation: Delegation, siblings: [Delegation], now: Int) async -> ValidationError? {
-        if let exp = delegation.expiration, delegation.ucan.isExpired(now: now) { return .expired(link: delegation.cid, expiredAt: exp) }
-        if let nbf = delegation.ucan.notBefore, delegation.ucan.isTooEarly(now: now) { return .notValidBefore(link: delegation.cid, validAt: nbf) }
-        if await isRevoked(delegation.cid) { return .revoked(link: delegation.cid) }
-        return await verifyIssuer(delegation, siblings: siblings, now: now)
+    /// Time bounds, revocation and the issuer's authorization of one link, remembered per link and
+    /// parent (the proofs beside a link may hold its attestation).
+    func validate(_ delegation: Delegation, parent: CID?, attestations: [CID: [Delegation]], now: Int,
+                  run: ValidationRun) async -> ValidationError? {
+        let key = ValidationRun.Edge(link: delegation.cid, parent: parent)
+        if let known = run.validated[key] { return known }
+        let result = await check(delegation, attestations: attestations[delegation.cid] ?? [], now: now, run: run)
+        run.validated[key] = .some(result)
+        return result
     }
 
-    func verifyIssuer(_ delegation: Delegation, siblings: [Delegation], now: Int) async -> ValidationError? {
+    func check(_ delegation: Delegation, attestations: [Delegation], now: Int, run: ValidationRun) async -> ValidationError? {
+        if let exp = delegation.expiration, delegation.ucan.isExpired(now: now) { return .expired(link: delegation.cid, expiredAt: exp) }
+        if let nbf = delegation.ucan.notBefore, delegation.ucan.isTooEarly(now: now) { return .notValidBefore(link: delegation.cid, validAt: nbf) }
+        if await run.isRevoked(delegation.cid, isRevoked) { return .revoked(link: delegation.cid) }
+        return await verifyIssuer(delegation, attestations: attestations, now: now, run: run)
+    }
+
+    func verifyIssuer(_ delegation: Delegation, attestations: [Delegation], now: Int, run: ValidationRun) async -> ValidationError? {
         let issuer = delegation.issuer
         if issuer.isKey {
             guard let verifier = try? Ed25519Verifier(didKey: issuer) else { return .didResolution(did: issuer) }
-            return delegation.ucan.verifySignature(verifier) ? nil : .invalidSignature(link: delegation.cid, issuer: issuer)
+            return run.verify(delegation, verifier) ? nil : .invalidSignature(link: delegation.cid, issuer: issuer)
         }
         if issuer == authority.did {
-            return delegation.ucan.verifySignature(authority) ? nil : .invalidSignature(link: delegation.cid, issuer: issuer)
+            return run.verify(delegation, authority) ? nil : .invalidSignature(link: delegation.cid, issuer: issuer)
         }
         // Another DID method: look for a service attestation among the sibling proofs.
-        for attestation in siblings where attestation.cid != delegation.cid {
-            guard let cap = attestation.capabilities.first, cap.can == "ucan/attest", cap.with == authority.did.string,
-                  cap[caveat: "proof"]?.linkValue == delegation.cid, attestation.issuer == authority.did else { continue }
+        for attestation in attestations where attestation.cid != delegation.cid {
+            guard let cap = attestation.capabilities.first, cap.with == authority.did.string, attestation.issuer == authority.did else { continue }
             if attestation.ucan.isExpired(now: now) || attestation.ucan.isTooEarly(now: now) { continue }
-            if await isRevoked(attestation.cid) { continue }
-            if attestation.ucan.verifySignature(authority) { return nil }
+            if await run.isRevoked(attestation.cid, isRevoked) { continue }
+            if run.verify(attestation, authority) { return nil }
         }
         if let verifiers = didKeys[issuer], !verifiers.isEmpty {
             for v in verifiers where delegation.ucan.verifySignature(v) { return nil }
             return .invalidSignature(link: delegation.cid, issuer: issuer)
         }
         return .missingAttestation(link: delegation.cid, issuer: issuer)
+    }
+}
+
+/// What one ``Validator/access(_:now:)`` call has already worked out: decoded proofs, signature and
+/// revocation checks, link validations and searches, each by CID. It lives for one call only.
+final class ValidationRun {
+    struct Edge: Hashable {
+        let link: CID
+        let parent: CID?
+    }
+
+    var proofsByCID: [CID: [Delegation.Proof]] = [:]
+    var heights: [CID: Int] = [:]
+    var signatures: [CID: Bool] = [:]
+    var revocations: [CID: Bool] = [:]
+    var validated: [Edge: ValidationError?] = [:]
+    var authorized: [CID: Result<[Delegation], ValidationError>] = [:]
+
+    /// The delegation's proofs, decoded once.
+    func proofs(of delegation: Delegation) -> [Delegation.Proof] {
+        if let known = proofsByCID[delegation.cid] { return known }
+        let proofs = delegation.proofs
+        proofsByCID[delegation.cid] = proofs
+        return proofs
+    }
+
+    /// How many delegations deep the proofs under `delegation` go, or nil when `level` plus that
+    /// exceeds ``Validator/maxProofDepth`` (recursion stops there, so the stack stays bounded).
+    func height(_ delegation: Delegation, level: Int) -> Int? {
+        if let known = heights[delegation.cid] { return level + known <= Validator.maxProofDepth ? known : nil }
+        guard level <= Validator.maxProofDepth else { return nil }
+        var height = 0
+        for case .delegation(let p) in proofs(of: delegation) {
+            guard let below = self.height(p, level: level + 1) else { return nil }
+            height = max(height, below + 1)
+        }
+        heights[delegation.cid] = height
+        return level + height <= Validator.maxProofDepth ? height : nil
+    }
+
+    /// The signature check of `delegation` against `verifier`, done once.
+    func verify(_ delegation: Delegation, _ verifier: any Verifier) -> Bool {
+        if let known = signatures[delegation.cid] { return known }
+        let ok = delegation.ucan.verifySignature(verifier)
+        signatures[delegation.cid] = ok
+        return ok
+    }
+
+    /// The revocation lookup of `cid`, done once.
+    func isRevoked(_ cid: CID, _ lookup: @Sendable (CID) async -> Bool) async -> Bool {
+        if let known = revocations[cid] { return known }
+        let revoked = await lookup(cid)
+        revocations[cid] = revoked
+        return revoked
     }
 }

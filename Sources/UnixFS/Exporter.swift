@@ -61,7 +61,11 @@ public struct UnixFSExporter: Sendable {
             switch u.kind {
             case .directory, .hamtShard: return UnixFSEntry(cid: cid, kind: .directory, size: 0)
             case .symlink: return UnixFSEntry(cid: cid, kind: .symlink, size: UInt64(u.data?.count ?? 0))
-            case .file, .raw: return UnixFSEntry(cid: cid, kind: .file, size: u.filesize ?? UInt64(u.data?.count ?? 0))
+            case .file, .raw:
+                let size = u.filesize ?? UInt64(u.data?.count ?? 0)
+                // Sizes travel as Int64 in HTTP and file APIs; a larger one is a hostile DAG.
+                guard size <= UInt64(Int64.max) else { throw UnixFSError.invalidNode("\(cid) declares \(size) bytes") }
+                return UnixFSEntry(cid: cid, kind: .file, size: size)
             case .metadata: throw UnixFSError.invalidNode("metadata nodes are not supported")
             }
         }
@@ -128,14 +132,22 @@ public struct UnixFSExporter: Sendable {
     }
 
     func collectHAMT(_ node: PBNode, depth: Int, into out: inout [UnixFSDirectoryEntry]) async throws {
+        var seen = Set<CID>()
+        try await collectHAMT(node, depth: depth, seen: &seen, into: &out)
+    }
+
+    /// A HAMT links each sub-shard once; `seen` refuses a DAG that links one many times (which would
+    /// otherwise cost its paths, not its blocks).
+    func collectHAMT(_ node: PBNode, depth: Int, seen: inout Set<CID>, into out: inout [UnixFSDirectoryEntry]) async throws {
         guard depth < 64 else { throw UnixFSError.invalidNode("HAMT deeper than 64 levels") }
         for link in node.links {
             guard let name = link.name, name.utf8.count >= 2 else { throw UnixFSError.invalidNode("HAMT link without a slot prefix") }
             if name.utf8.count == 2 {
+                guard seen.insert(link.hash).inserted else { throw UnixFSError.invalidNode("HAMT links sub-shard \(link.hash) twice") }
                 guard case .pb(let child, let u) = try await load(link.hash), u.kind == .hamtShard else {
                     throw UnixFSError.invalidNode("HAMT sub-shard \(link.hash) is not a shard")
                 }
-                try await collectHAMT(child, depth: depth + 1, into: &out)
+                try await collectHAMT(child, depth: depth + 1, seen: &seen, into: &out)
             } else {
                 out.append(UnixFSDirectoryEntry(name: String(name.dropFirst(2)), cid: link.hash, dagSize: link.tsize ?? 0))
             }
@@ -153,30 +165,49 @@ public struct UnixFSExporter: Sendable {
             throw UnixFSError.rangeNotSatisfiable(start: wanted.lowerBound, end: wanted.upperBound, size: entry.size)
         }
         if wanted.isEmpty { return }
-        try await readNode(cid, nodeStart: 0, wanted: wanted, depth: 0, write: write)
+        try await readNode(cid, nodeStart: 0, size: entry.size, wanted: wanted, depth: 0, write: write)
     }
 
-    func readNode(_ cid: CID, nodeStart: UInt64, wanted: Range<UInt64>, depth: Int, write: (Data) async throws -> Void) async throws {
+    /// Streams the part of `wanted` that lies in the node at `cid`, which its parent says holds `size`
+    /// bytes from `nodeStart`. Every size is checked against the node's own (inline data, block sizes,
+    /// `filesize`) with overflow-reporting arithmetic: a DAG that lies about sizes is an error, never a
+    /// trap or a response of the wrong length.
+    func readNode(_ cid: CID, nodeStart: UInt64, size: UInt64, wanted: Range<UInt64>, depth: Int,
+                  write: (Data) async throws -> Void) async throws {
         guard depth < 64 else { throw UnixFSError.invalidNode("file DAG deeper than 64 levels") }
         switch try await load(cid) {
         case .raw(let data):
+            guard UInt64(data.count) == size else {
+                throw UnixFSError.invalidNode("\(cid) holds \(data.count) bytes but its parent says \(size)")
+            }
             try await emit(data, at: nodeStart, wanted: wanted, write: write)
         case .pb(let node, let u):
             guard u.kind == .file || u.kind == .raw else { throw UnixFSError.invalidNode("\(cid) inside a file is not a file node") }
-            var offset = nodeStart
-            if let inline = u.data, !inline.isEmpty {
-                try await emit(Data(inline), at: offset, wanted: wanted, write: write)
-                offset += UInt64(inline.count)
-            }
             guard u.blocksizes.count == node.links.count else {
                 throw UnixFSError.invalidNode("\(cid) has \(node.links.count) links but \(u.blocksizes.count) block sizes")
             }
-            for (link, size) in zip(node.links, u.blocksizes) {
-                let childRange = offset..<(offset + size)
+            let inlineCount = UInt64(u.data?.count ?? 0)
+            var total = inlineCount
+            for s in u.blocksizes {
+                let (sum, overflow) = total.addingReportingOverflow(s)
+                guard !overflow else { throw UnixFSError.invalidNode("block sizes of \(cid) add up to more than 2^64 bytes") }
+                total = sum
+            }
+            guard total == size, u.filesize == nil || u.filesize == size else {
+                throw UnixFSError.invalidNode("\(cid) holds \(total) bytes (filesize \(u.filesize.map(String.init) ?? "none")) but its parent says \(size)")
+            }
+            // nodeStart + size ≤ the file size, so no offset below can overflow.
+            var offset = nodeStart
+            if let inline = u.data, !inline.isEmpty {
+                try await emit(Data(inline), at: offset, wanted: wanted, write: write)
+                offset += inlineCount
+            }
+            for (link, childSize) in zip(node.links, u.blocksizes) {
+                let childRange = offset..<(offset + childSize)
                 if childRange.overlaps(wanted) {
-                    try await readNode(link.hash, nodeStart: offset, wanted: wanted, depth: depth + 1, write: write)
+                    try await readNode(link.hash, nodeStart: offset, size: childSize, wanted: wanted, depth: depth + 1, write: write)
                 }
-                offset += size
+                offset += childSize
                 if offset >= wanted.upperBound { break }
             }
         }

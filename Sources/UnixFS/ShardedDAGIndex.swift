@@ -66,32 +66,54 @@ public struct ShardedDAGIndex: Sendable, Hashable {
         return CAREncoder.encode(roots: [root.cid], blocks: [root] + blocks)
     }
 
-    /// Parses an index CAR.
+    /// Parses an index CAR held in memory (small indexes; the service streams with ``ShardedDAGIndexReader``).
     public init(archive: Data) throws {
         let (header, blocks) = try CARReader.readAll(archive)
         guard let rootCID = header.roots.first else { throw UnixFSError.invalidNode("index CAR has no root") }
-        guard rootCID.codec == DAGCBOR.code else { throw UnixFSError.invalidNode("index root is not DAG-CBOR") }
         var byCID: [CID: Block] = [:]
         for b in blocks { byCID[b.cid] = b }
         guard let root = byCID[rootCID] else { throw UnixFSError.invalidNode("index root block missing") }
-        guard case .map(let body)? = try DAGCBOR.decode(root.bytes)[ShardedDAGIndex.version],
-              case .link(let content)? = body["content"], case .list(let shardLinks)? = body["shards"]
-        else { throw UnixFSError.invalidNode("not an \(ShardedDAGIndex.version) index") }
+        let (content, shardLinks) = try ShardedDAGIndex.decodeRoot(root)
         self.init(content: content)
-        for link in shardLinks {
-            guard case .link(let cid) = link, let block = byCID[cid] else { throw UnixFSError.invalidNode("index shard block missing") }
-            guard case .list(let pair) = try DAGCBOR.decode(block.bytes), pair.count == 2,
-                  case .bytes(let shardMH) = pair[0], case .list(let entries) = pair[1]
-            else { throw UnixFSError.invalidNode("malformed index shard block \(cid)") }
-            let shard = try Multihash(bytes: shardMH)
-            for e in entries {
-                guard case .list(let item) = e, item.count == 2, case .bytes(let sliceMH) = item[0],
-                      case .list(let pos) = item[1], pos.count == 2,
-                      case .integer(let off) = pos[0], case .integer(let len) = pos[1],
-                      let o = off.uint64, let l = len.uint64
-                else { throw UnixFSError.invalidNode("malformed slice in index shard \(cid)") }
-                setSlice(shard: shard, slice: try Multihash(bytes: sliceMH), Position(offset: o, length: l))
-            }
+        for cid in shardLinks {
+            guard let block = byCID[cid] else { throw UnixFSError.invalidNode("index shard block missing") }
+            let (shard, slices) = try ShardedDAGIndex.decodeShard(block)
+            for s in slices { setSlice(shard: shard, slice: s.slice, s.position) }
         }
+    }
+
+    /// The content root and shard-block links of an index root block.
+    static func decodeRoot(_ root: Block) throws -> (content: CID, shards: [CID]) {
+        guard root.cid.codec == DAGCBOR.code else { throw UnixFSError.invalidNode("index root is not DAG-CBOR") }
+        guard case .map(let body)? = try DAGCBOR.decode(root.bytes)[ShardedDAGIndex.version],
+              case .link(let content)? = body["content"], case .list(let links)? = body["shards"]
+        else { throw UnixFSError.invalidNode("not an \(ShardedDAGIndex.version) index") }
+        return (content, try links.map { v in
+            guard case .link(let c) = v else { throw UnixFSError.invalidNode("index shard entries must be links") }
+            return c
+        })
+    }
+
+    /// One shard block: the shard's multihash and its slices. Each slice ends at or before 2^63 bytes,
+    /// so positions fit every signed 64-bit store.
+    static func decodeShard(_ block: Block) throws -> (shard: Multihash, slices: [(slice: Multihash, position: Position)]) {
+        guard case .list(let pair) = try DAGCBOR.decode(block.bytes), pair.count == 2,
+              case .bytes(let shardMH) = pair[0], case .list(let entries) = pair[1]
+        else { throw UnixFSError.invalidNode("malformed index shard block \(block.cid)") }
+        var slices: [(slice: Multihash, position: Position)] = []
+        slices.reserveCapacity(min(entries.count, 1 << 16))
+        for e in entries {
+            guard case .list(let item) = e, item.count == 2, case .bytes(let sliceMH) = item[0],
+                  case .list(let pos) = item[1], pos.count == 2,
+                  case .integer(let off) = pos[0], case .integer(let len) = pos[1],
+                  let o = off.uint64, let l = len.uint64
+            else { throw UnixFSError.invalidNode("malformed slice in index shard \(block.cid)") }
+            let (end, overflow) = o.addingReportingOverflow(l)
+            guard !overflow, end <= UInt64(Int64.max) else {
+                throw UnixFSError.invalidNode("slice at offset \(o) with length \(l) in index shard \(block.cid) is out of range")
+            }
+            slices.append((try Multihash(bytes: sliceMH), Position(offset: o, length: l)))
+        }
+        return (try Multihash(bytes: shardMH), slices)
     }
 }

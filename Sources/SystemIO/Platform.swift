@@ -1,0 +1,61 @@
+// The one place with operating-system specific calls.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#elseif canImport(WinSDK)
+import WinSDK
+#endif
+import Foundation
+
+/// Operating-system calls that Foundation does not offer portably.
+public enum Platform {
+    /// `rename(2)`: atomically replaces `destination`; returns the error text on failure.
+    static func rename(_ source: String, _ destination: String) -> String? {
+        #if os(Windows)
+        do {
+            if FileManager.default.fileExists(atPath: destination) {
+                _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: destination), withItemAt: URL(fileURLWithPath: source))
+            } else {
+                try FileManager.default.moveItem(atPath: source, toPath: destination)
+            }
+            return nil
+        } catch { return "\(error)" }
+        #else
+        return Foundation.rename(source, destination) == 0 ? nil : String(cString: strerror(errno))
+        #endif
+    }
+
+    /// fsyncs a directory so that entries created, renamed or removed in it are durable.
+    static func syncDirectory(_ path: String) -> String? {
+        #if os(Windows)
+        return nil  // NTFS journals directory entries; there is no directory fsync.
+        #else
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        return fsync(fd) == 0 ? nil : String(cString: strerror(errno))
+        #endif
+    }
+
+    /// Peak resident memory of this process in bytes, when the platform reports it.
+    public static func peakResidentMemoryBytes() -> UInt64? {
+        #if canImport(Glibc)
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
+        return UInt64(usage.ru_maxrss) * 1024  // kilobytes on Linux
+        #elseif canImport(Musl)
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return nil }
+        return UInt64(usage.ru_maxrss) * 1024
+        #elseif canImport(Darwin)
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return nil }
+        return UInt64(usage.ru_maxrss)  // bytes on macOS
+        #else
+        return nil
+        #endif
+    }
+}
