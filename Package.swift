@@ -54,6 +54,7 @@ let package = Package(
             name: "StorachaClient",
             dependencies: [
                 "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

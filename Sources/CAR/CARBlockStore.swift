@@ -1,18 +1,18 @@
 import Foundation
 import Multiformats
 import IPLD
+import SystemIO
 
 /// Serves blocks from one or more CAR files (the shards of a DAG) without loading them: an index of
 /// block positions is built by one streaming pass, and each block is read and verified on demand.
 public actor CARBlockStore: BlockSource {
-    struct Location {
+    struct Location: Sendable {
         let file: Int
         let offset: UInt64
         let length: Int
     }
 
     let urls: [URL]
-    var handles: [Int: FileHandle] = [:]
     var index: [Multihash: Location] = [:]
     /// The roots named in the CAR headers, in file order.
     public let roots: [CID]
@@ -48,21 +48,19 @@ public actor CARBlockStore: BlockSource {
 
     public func block(_ cid: CID) async throws -> Data {
         guard let loc = index[cid.multihash] else { throw CARError.io("block \(cid) is not in the CAR") }
-        let handle: FileHandle
-        if let h = handles[loc.file] { handle = h } else {
-            handle = try FileHandle(forReadingFrom: urls[loc.file])
-            handles[loc.file] = handle
+        let url = urls[loc.file]
+        // Read on the blocking-I/O pool: the actor stays free and the cooperative pool never waits on a disk.
+        let data = try await BlockingIO.run { () throws -> Data in
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            try handle.seek(toOffset: loc.offset)
+            return try handle.read(upToCount: loc.length) ?? Data()
         }
-        try handle.seek(toOffset: loc.offset)
-        let data = try handle.read(upToCount: loc.length) ?? Data()
         guard data.count == loc.length else { throw CARError.truncatedBlock(offset: Int(loc.offset)) }
         guard cid.multihash.verifies(data) else { throw CARError.hashMismatch(cid: cid.description, offset: Int(loc.offset)) }
         return data
     }
 
-    /// Closes open files.
-    public func close() {
-        for h in handles.values { try? h.close() }
-        handles.removeAll()
-    }
+    /// Releases resources (each read opens and closes its file, so there is nothing left open).
+    public func close() {}
 }

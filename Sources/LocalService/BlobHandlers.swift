@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import IPLD
 import Multiformats
+import SystemIO
 import UCAN
 import Ucanto
 
@@ -11,7 +12,14 @@ extension UploadService {
     static let maxBlobSize: UInt64 = 4_261_412_864
 
     /// `space/blob/add`: allocate, hand out a PUT URL, and describe the put/accept tasks as effects.
+    /// Runs under the blob's lock, so that a concurrent removal cannot delete the bytes between the
+    /// check that they are stored and their acceptance into the space.
     func blobAdd(_ r: Request) async throws -> HandlerResult {
+        let (digest, _) = try r.nb.blob()
+        return try await blobLocks.withLock(Data(digest.bytes)) { try await self.blobAddLocked(r) }
+    }
+
+    func blobAddLocked(_ r: Request) async throws -> HandlerResult {
         let space = r.with
         let (digest, size) = try r.nb.blob()
         guard digest.code == Multihash.sha256Code, digest.digest.count == 32 else {
@@ -153,7 +161,7 @@ extension UploadService {
         if let allocation {
             let space = allocation.text("space")
             let digest = try Multihash(bytes: [UInt8](allocation.blob("digest")))
-            let size = UInt64(allocation.int("size"))
+            guard let size = UInt64(exactly: allocation.int("size")) else { throw Failure(name: "BlobNotFound", message: "corrupt allocation") }
             let derived = try Ed25519Signer(seed: Array(digest.digest.suffix(32)))
             guard let issuer = receipt.issuer, issuer == derived.did, receipt.verifySignature(derived.verifier) else {
                 throw Failure(name: "InvalidSignature", message: "the http/put receipt must be signed by the derived key \(derived.did)")
@@ -162,8 +170,11 @@ extension UploadService {
             guard receipt.out.isOK else { return HandlerResult(.ok(["time": Value.int(r.now)])) }
             let accept = try Delegation.extract(allocation.blob("accept"))
             let legacy = try Delegation.extract(allocation.blob("acceptLegacy"))
-            let (acceptReceipt, _) = try await runAccept(accept, legacy: legacy, space: space, digest: digest, size: size,
-                                                         cause: try CID(allocation.text("cause")), now: r.now)
+            let cause = try CID(allocation.text("cause"))
+            let now = r.now
+            let (acceptReceipt, _) = try await blobLocks.withLock(Data(digest.bytes)) {
+                try await self.runAccept(accept, legacy: legacy, space: space, digest: digest, size: size, cause: cause, now: now)
+            }
             guard acceptReceipt.out.isOK else { throw Failure(name: acceptReceipt.out.errorName ?? "BlobNotFound", message: acceptReceipt.out.errorMessage ?? "") }
         } else {
             try await receipts.save(receipt, now: r.now)
@@ -196,10 +207,15 @@ extension UploadService {
         return HandlerResult(.ok(.map(ok)))
     }
 
-    /// `space/blob/remove`
+    /// `space/blob/remove`: unregisters the blob from the space; its file is deleted only when no space
+    /// holds or is uploading it, decided and done under the blob's lock.
     func blobRemove(_ r: Request) async throws -> HandlerResult {
-        let space = r.with
         let digest = try r.nb.digest("digest")
+        return try await blobLocks.withLock(Data(digest.bytes)) { try await self.blobRemoveLocked(r, digest: digest) }
+    }
+
+    func blobRemoveLocked(_ r: Request, digest: Multihash) async throws -> HandlerResult {
+        let space = r.with
         let bytes = Data(digest.bytes)
         let provider = identity.did.string
         let cause = r.invocation.cid.description
@@ -211,10 +227,12 @@ extension UploadService {
             try db.execute(sql: "DELETE FROM slices WHERE space = ? AND shard = ?", arguments: [space, bytes])
             try db.execute(sql: "INSERT INTO usage (space, provider, delta, cause, receiptAt) VALUES (?, ?, ?, ?, ?)",
                            arguments: [space, provider, -size, cause, now])
-            let used = try Bool.fetchOne(db, sql: "SELECT 1 FROM blobs WHERE digest = ?", arguments: [bytes]) ?? false
-            return (size, used)
+            // Another space may hold the same bytes, or have been handed a PUT URL for them.
+            let held = try Bool.fetchOne(db, sql: "SELECT 1 FROM blobs WHERE digest = ?", arguments: [bytes]) ?? false
+            let allocated = try Bool.fetchOne(db, sql: "SELECT 1 FROM allocations WHERE digest = ?", arguments: [bytes]) ?? false
+            return (size, held || allocated)
         }
-        if !stillUsed { blobs.remove(digest) }
+        if !stillUsed { try await BlockingIO.run { [blobs] in try blobs.remove(digest) } }
         return HandlerResult(.ok(["size": Value.int(removed)]))
     }
 
@@ -241,15 +259,20 @@ extension UploadService {
     /// Where a stored blob can be read.
     func blobURL(_ digest: Multihash) -> String { "\(baseURL)/blob/\(digest)" }
 
+    func putURLMessage(digest: Multihash, size: UInt64, expires: Int) -> String { "PUT\n\(digest)\n\(size)\n\(expires)" }
+
     func signature(digest: Multihash, size: UInt64, expires: Int) -> String {
-        let message = Array("PUT\n\(digest)\n\(size)\n\(expires)".utf8)
+        let message = Array(putURLMessage(digest: digest, size: size, expires: expires).utf8)
         return Data(HMAC<SHA256>.authenticationCode(for: message, using: identity.urlSecret)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// Checks a PUT URL's signature and expiry.
     func verifyPutURL(digest: Multihash, size: UInt64, expires: Int, signature given: String, now: Int) -> PutURLCheck {
-        guard signature(digest: digest, size: size, expires: expires) == given else { return .badSignature }
+        // Compared in constant time: HMAC validation does not stop at the first differing byte.
+        guard let mac = try? Base64URL.decode(Substring(given)),
+              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array(putURLMessage(digest: digest, size: size, expires: expires).utf8),
+                                                     using: identity.urlSecret) else { return .badSignature }
         guard now < expires else { return .expired }
         return .valid
     }
@@ -275,10 +298,10 @@ extension UploadService {
             return (400, "x-amz-checksum-sha256 does not match the allocated digest")
         }
         let writer: BlobWriter
-        do { writer = try blobs.writer(expecting: digest, size: size) } catch { return (500, "\(error)") }
+        do { writer = try await BlockingIO.run { [blobs] in try blobs.writer(expecting: digest, size: size) } } catch { return (500, "\(error)") }
         do {
             try await body(writer)
-            try writer.commit()
+            try await BlockingIO.run { try writer.commit() }
         } catch {
             writer.abort()
             return (400, "\(error)")

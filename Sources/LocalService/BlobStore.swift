@@ -71,9 +71,14 @@ public struct BlobStore: Sendable {
         try await BlockingIO.run { try read(digest, offset: range.lowerBound, length: range.upperBound - range.lowerBound) }
     }
 
-    /// Deletes a blob.
-    public func remove(_ digest: Multihash) {
-        try? FileManager.default.removeItem(at: url(for: digest))
+    /// Deletes a blob (durably: its directory is fsynced).
+    public func remove(_ digest: Multihash) throws {
+        let file = url(for: digest)
+        do { try FileManager.default.removeItem(at: file) } catch {
+            guard FileManager.default.fileExists(atPath: file.path) else { return }
+            throw BlobStoreError.io("cannot remove \(file.path): \(error.localizedDescription)")
+        }
+        try DurableFile.syncDirectory(file.deletingLastPathComponent())
     }
 }
 
@@ -115,12 +120,17 @@ public final class BlobWriter: @unchecked Sendable {
         try handle.close()
         closed = true
         let final = store.url(for: digest)
-        try FileManager.default.createDirectory(at: final.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if FileManager.default.fileExists(atPath: final.path) {
-            try? FileManager.default.removeItem(at: tempURL)
-            return
+        let bucket = final.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: bucket.path) {
+            try FileManager.default.createDirectory(at: bucket, withIntermediateDirectories: true)
+            try DurableFile.syncDirectory(store.root)
         }
-        try FileManager.default.moveItem(at: tempURL, to: final)
+        // rename(2) replaces atomically; the blob is content-addressed, so a concurrent identical PUT
+        // that got there first holds the same bytes and both writes succeed.
+        do { try DurableFile.moveIntoPlace(tempURL, final) } catch {
+            try? FileManager.default.removeItem(at: tempURL)
+            throw error
+        }
     }
 
     /// Drops the partial blob.

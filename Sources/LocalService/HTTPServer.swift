@@ -5,6 +5,7 @@ import Hummingbird
 import IPLD
 import Logging
 import ServiceLifecycle
+import SystemIO
 import Multiformats
 import UCAN
 import Ucanto
@@ -219,7 +220,20 @@ struct ServiceResponder: HTTPResponder {
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let body = request.body
         let (status, message) = await service.receivePut(digestText: digest, query: query, headers: headers) { writer in
-            for try await buffer in body { try writer.write(Data(buffer.readableBytesView)) }
+            // Gathered into 1 MiB pieces, each written on the blocking-I/O pool.
+            var pending = Data()
+            for try await buffer in body {
+                pending.append(contentsOf: buffer.readableBytesView)
+                if pending.count >= 1 << 20 {
+                    let piece = pending
+                    pending = Data()
+                    try await BlockingIO.run { try writer.write(piece) }
+                }
+            }
+            if !pending.isEmpty {
+                let piece = pending
+                try await BlockingIO.run { try writer.write(piece) }
+            }
         }
         return text(HTTPResponse.Status(code: status), message)
     }

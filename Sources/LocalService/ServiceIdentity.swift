@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SystemIO
 import UCAN
 
 /// The service's signing identity: a `did:web` backed by an Ed25519 key kept in the data directory
@@ -27,11 +28,8 @@ public struct ServiceIdentity: Sendable {
             return ServiceIdentity(key: try Ed25519Signer(parsing: text), did: did)
         }
         let key = Ed25519Signer.generate()
-        let temp = directory.appendingPathComponent(".service.key.tmp")
-        guard FileManager.default.createFile(atPath: temp.path, contents: Data((key.format() + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw BlobStoreError.io("cannot write \(temp.path)")
-        }
-        try FileManager.default.moveItem(at: temp, to: url)
+        // Fsynced before and after the rename: losing this file would change the service's identity.
+        try DurableFile.write(Data((key.format() + "\n").utf8), to: url, permissions: 0o600)
         return ServiceIdentity(key: key, did: did)
     }
 }

@@ -10,6 +10,8 @@ public final class ServiceStore: Sendable {
     public init(url: URL) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
+        // WAL with FULL sync: a committed transaction survives power loss, not only a process crash.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         db = try DatabasePool(path: url.path, configuration: config)
         try ServiceStore.migrator.migrate(db)
     }

@@ -16,6 +16,8 @@ public final class UploadService: Sendable {
     let store: ServiceStore
     let blobs: BlobStore
     let receipts: ReceiptLog
+    /// Serializes the lifecycle of each blob (accept, remove, file deletion) by digest.
+    let blobLocks = KeyedLock<Data>()
     let logger: Logger
     let base = Locked("http://127.0.0.1")
 
@@ -88,7 +90,7 @@ public final class UploadService: Sendable {
     }
 
     /// One validated invocation.
-    struct Request {
+    struct Request: Sendable {
         let invocation: Delegation
         let capability: Capability
         let now: Int
@@ -97,7 +99,7 @@ public final class UploadService: Sendable {
     }
 
     /// What a handler produced.
-    struct HandlerResult {
+    struct HandlerResult: Sendable {
         var out: Outcome
         var fork: [Receipt.Effect] = []
         init(_ out: Outcome, fork: [Receipt.Effect] = []) {

@@ -10,6 +10,8 @@ public struct GatewayBlockSource: BlockSource {
     /// Gateway base URL, e.g. `http://127.0.0.1:8787` or `https://storacha.link`.
     public let url: String
     let connection: ServiceConnection
+    /// Largest block accepted from a gateway (IPFS blocks are at most a few MiB).
+    public static let maxBlockSize = 8 << 20
 
     /// Reads from the gateway at `url`, giving up on a request after `timeout`.
     public init(url: String, timeout: TimeAmount = .seconds(120)) {
@@ -20,7 +22,7 @@ public struct GatewayBlockSource: BlockSource {
     }
 
     public func block(_ cid: CID) async throws -> Data {
-        let r = try await connection.request(.GET, "/ipfs/\(cid)?format=raw", headers: ["accept": "application/vnd.ipld.raw"], maxResponse: 64 << 20)
+        let r = try await connection.request(.GET, "/ipfs/\(cid)?format=raw", headers: ["accept": "application/vnd.ipld.raw"], maxResponse: GatewayBlockSource.maxBlockSize)
         switch r.status {
         case 200: break
         case 404: throw ClientError.http(status: 404, message: "the gateway does not have block \(cid)")

@@ -33,18 +33,33 @@ public struct ServiceConnection: Sendable {
         public let body: Data
     }
 
+    /// Largest response body read by default: agent messages and receipts are small, and a bound keeps
+    /// a misbehaving server from filling memory.
+    public static let defaultMaxResponse = 32 << 20
+
     /// One HTTP request; `target` is a path on the service or an absolute URL.
     public func request(_ method: HTTPMethod, _ target: String, headers: [String: String] = [:], body: Data? = nil,
-                        maxResponse: Int = 512 << 20) async throws -> HTTPResult {
+                        maxResponse: Int = ServiceConnection.defaultMaxResponse) async throws -> HTTPResult {
+        try await request(method, target, headers: headers, streaming: body.map { .bytes(ByteBuffer(bytes: $0)) }, maxResponse: maxResponse)
+    }
+
+    /// One HTTP request whose body is streamed (for example from a file).
+    public func request(_ method: HTTPMethod, _ target: String, headers: [String: String] = [:], streaming body: HTTPClientRequest.Body?,
+                        maxResponse: Int = ServiceConnection.defaultMaxResponse) async throws -> HTTPResult {
         var req = HTTPClientRequest(url: target.hasPrefix("http") ? target : url + target)
         req.method = method
         for (k, v) in headers { req.headers.add(name: k, value: v) }
-        if let body { req.body = .bytes(ByteBuffer(bytes: body)) }
+        if let body { req.body = body }
         let resp: HTTPClientResponse
         do { resp = try await HTTPClient.shared.execute(req, timeout: timeout) } catch {
             throw ClientError.network("\(method) \(target): \(error)")
         }
-        let bytes = try await resp.body.collect(upTo: maxResponse)
+        let bytes: ByteBuffer
+        do { bytes = try await resp.body.collect(upTo: maxResponse) } catch is NIOTooManyBytesError {
+            throw ClientError.protocolViolation("\(method) \(target): the response is larger than \(maxResponse) bytes")
+        } catch {
+            throw ClientError.network("\(method) \(target): \(error)")
+        }
         var h: [String: String] = [:]
         for header in resp.headers { h[header.name.lowercased()] = header.value }
         return HTTPResult(status: Int(resp.status.code), headers: h, body: Data(bytes.readableBytesView))

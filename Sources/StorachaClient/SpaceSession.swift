@@ -1,6 +1,7 @@
 import Foundation
 import IPLD
 import Multiformats
+import SystemIO
 import UCAN
 import Ucanto
 import UnixFS
@@ -36,9 +37,14 @@ public struct SpaceSession: Sendable {
     /// Stores one blob: `space/blob/add`, then the PUT and the `http/put` conclusion when the service
     /// asks for them; returns the `blob/accept` receipt (the location commitment).
     @discardableResult
-    public func addBlob(_ bytes: Data) async throws -> (digest: Multihash, accept: Receipt) {
-        let digest = Multihash.sha256(bytes)
-        let add = try await invoke("space/blob/add", ["blob": ["digest": .bytes(digest.bytes), "size": .integer(IPLDInteger(bytes.count))]])
+    public func addBlob(_ bytes: Data) async throws -> (digest: Multihash, accept: Receipt) { try await addBlob(.data(bytes)) }
+
+    /// Stores one blob from memory or streamed from a file (hashed first, then sent as a stream, so a
+    /// shard never sits in memory whole).
+    @discardableResult
+    public func addBlob(_ content: BlobContent) async throws -> (digest: Multihash, accept: Receipt) {
+        let (digest, size) = try await content.digest()
+        let add = try await invoke("space/blob/add", ["blob": ["digest": .bytes(digest.bytes), "size": .integer(IPLDInteger(size))]])
         _ = try add.requireOK("space/blob/add")
         let effects = add.forkedInvocations
         func task(_ can: String) throws -> Delegation {
@@ -61,7 +67,7 @@ public struct SpaceSession: Sendable {
             guard let url = address["url"]?.stringValue, case .map(let hs)? = address["headers"] else { throw ClientError.protocolViolation("malformed allocation address") }
             var headers: [String: String] = [:]
             for (k, v) in hs { headers[k] = v.stringValue }
-            let r = try await connection.request(.PUT, url, headers: headers, body: bytes)
+            let r = try await connection.request(.PUT, url, headers: headers, streaming: content.body(size: size))
             guard (200..<300).contains(r.status) else { throw ClientError.http(status: r.status, message: String(decoding: r.body.prefix(1024), as: UTF8.self)) }
         }
         if !putDone {
@@ -96,8 +102,9 @@ public struct SpaceSession: Sendable {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let result = try Packer.pack(files, options: options, into: dir)
-        for shard in result.shards { try await addBlob(try Data(contentsOf: shard.url)) }
+        // Packing reads and hashes files synchronously: it runs on the blocking-I/O pool.
+        let result = try await BlockingIO.run { try Packer.pack(files, options: options, into: dir) }
+        for shard in result.shards { try await addBlob(.file(shard.url)) }
         let index = try result.index.archive()
         try await addBlob(index)
         let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(index))

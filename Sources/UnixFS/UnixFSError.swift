@@ -18,6 +18,8 @@ public enum UnixFSError: Error, Equatable, Sendable, CustomStringConvertible {
     case isADirectory(String)
     /// The requested byte range is outside the file.
     case rangeNotSatisfiable(start: UInt64, end: UInt64?, size: UInt64)
+    /// A bound that keeps memory or work limited was reached.
+    case limitExceeded(String)
     /// An I/O failure.
     case io(String)
 
@@ -33,6 +35,7 @@ public enum UnixFSError: Error, Equatable, Sendable, CustomStringConvertible {
         case .isADirectory(let p): return "is a directory: \(p)"
         case .rangeNotSatisfiable(let s, let e, let size):
             return "byte range \(s)-\(e.map(String.init) ?? "") is outside the file (size \(size))"
+        case .limitExceeded(let r): return r
         case .io(let r): return r
         }
     }
