@@ -87,8 +87,10 @@ public func lcg(_ size: Int, seed: UInt32 = 0) -> Data {
 
 /// The built `storacha` executable, run as a child process by CLI and service tests.
 public enum StorachaBinary {
-    /// Beside the test bundle, else `.build/debug/storacha` in the package.
+    /// `$STORACHA_TEST_BINARY` (to run the suites against another build), else beside the test bundle,
+    /// else `.build/debug/storacha` in the package.
     public static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["STORACHA_TEST_BINARY"], !path.isEmpty { return URL(fileURLWithPath: path) }
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("storacha")
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
