@@ -243,12 +243,25 @@ func fileNode(links: [CID], blocksizes: [UInt64], filesize: UInt64?, data: [UInt
                                         nonce: "\(i)-\(n)", proofs: level.map { .delegation($0) })
             }
         }
-        let invocation = try Delegation.invoke(issuer: principals[0], audience: svc.world.client.did,
-                                               capability: Capability(can: "space/info", with: space), proofs: level.map { .delegation($0) })
-        #expect(invocation.export().count == 121)
-        let t0 = Date()
-        let receipt = try await svc.world.client.invoke(invocation)
-        let elapsed = Date().timeIntervalSince(t0)
+        func invocation(_ proofs: [Delegation]) throws -> Delegation {
+            try Delegation.invoke(issuer: principals[0], audience: svc.world.client.did, capability: Capability(can: "space/info", with: space),
+                                  nonce: UUID().uuidString, proofs: proofs.map { .delegation($0) })
+        }
+        /// The fastest of three answers (fresh invocations each), so that a busy test machine does not decide.
+        func answer(_ proofs: [Delegation]) async throws -> (Receipt, TimeInterval) {
+            var best = TimeInterval.infinity
+            var last: Receipt?
+            for _ in 0..<3 {
+                let inv = try invocation(proofs)
+                let t0 = Date()
+                last = try await svc.world.client.invoke(inv)
+                best = min(best, Date().timeIntervalSince(t0))
+            }
+            guard let last else { throw HarnessError("no answer") }
+            return (last, best)
+        }
+        #expect(try invocation(level).export().count == 121)
+        let (receipt, elapsed) = try await answer(level)
         #expect(!receipt.out.isOK)
         #expect(receipt.out.errorName == "LimitExceeded", "\(receipt.out)")
         #expect(elapsed < 0.1, "answered in \(elapsed) s")
@@ -261,14 +274,12 @@ func fileNode(links: [CID], blocksizes: [UInt64], filesize: UInt64?, data: [UInt
                                         nonce: "s\(i)-\(n)", proofs: shallow.map { .delegation($0) })
             }
         }
-        let refused = try Delegation.invoke(issuer: principals[0], audience: svc.world.client.did,
-                                            capability: Capability(can: "space/info", with: space), proofs: shallow.map { .delegation($0) })
-        let t1 = Date()
-        let answer = try await svc.world.client.invoke(refused)
-        let elapsed1 = Date().timeIntervalSince(t1)
-        #expect(answer.out.errorName == "Unauthorized")
-        #expect(elapsed1 < 0.1, "answered in \(elapsed1) s")
+        let (answer1, elapsed1) = try await answer(shallow)
+        #expect(answer1.out.errorName == "Unauthorized")
+        // 2^30 paths would take hours; 60 distinct delegations take milliseconds.
+        #expect(elapsed1 < 0.5, "answered in \(elapsed1) s")
         // Too many blocks in one message.
+        let invocation = try invocation(level)
         var blocks = invocation.export()
         for i in 0..<AgentMessage.maxBlocks { blocks.append(Block(codec: CID.Codec.raw, bytes: Data("\(i)".utf8))) }
         let root = try Block(dagCBOR: [AgentMessage.version: ["execute": [.link(invocation.cid)]]])
