@@ -348,4 +348,56 @@ func fileNode(links: [CID], blocksizes: [UInt64], filesize: UInt64?, data: [UInt
         }
         #expect(lost == 0, "\(lost) blobs are registered in a space but their bytes are gone")
     }
+
+    /// Deterministic order of the same race: two spaces are handed PUT URLs for one blob; the first stores
+    /// and accepts it, the second PUTs, then the first removes it before the second concludes. The second's
+    /// acknowledged PUT must not be lost: a file is deleted only when no allocation awaits it.
+    @Test func removeBeforeAnotherSpaceConcludesKeepsItsBytes() async throws {
+        let world = try await World.start()
+        defer { Task { await world.stop() } }
+        var other = try await World.attach(url: world.running.url, did: world.running.did, dataDirectory: world.dataDirectory)
+        other.running = nil
+        let data = lcg(50_000, seed: 404)
+        let digest = Multihash.sha256(data)
+        let blob: IPLDValue = ["digest": .bytes(digest.bytes), "size": .integer(IPLDInteger(data.count))]
+        func allocate(_ w: World) async throws -> (url: String, headers: [String: String], put: Delegation) {
+            let add = try await w.invoke("space/blob/add", ["blob": blob])
+            let effects = add.forkedInvocations
+            let concluded = effects.filter { $0.capabilities.first?.can == "ucan/conclude" }.compactMap { c -> Receipt? in
+                guard case .link(let link)? = c.capabilities[0].nb?["receipt"] else { return nil }
+                return try? Receipt(root: link, blocks: c.blocks)
+            }
+            guard let allocate = effects.first(where: { $0.capabilities.first?.can == "blob/allocate" }),
+                  let put = effects.first(where: { $0.capabilities.first?.can == "http/put" }),
+                  let receipt = concluded.first(where: { $0.ran == allocate.cid }),
+                  case .map(let address)? = receipt.out.okValue?["address"], let url = address["url"]?.stringValue,
+                  case .map(let hs)? = address["headers"] else { throw HarnessError("no PUT address") }
+            var headers: [String: String] = [:]
+            for (k, v) in hs { headers[k] = v.stringValue }
+            return (url, headers, put)
+        }
+        func conclude(_ w: World, _ put: Delegation) async throws -> Receipt {
+            guard case .map(let keys)? = put.facts.first?["keys"], case .map(let inner)? = keys["keys"],
+                  case .bytes(let keyBytes)? = inner.values.first else { throw HarnessError("no derived key") }
+            let derived = try Ed25519Signer(bytes: keyBytes)
+            let receipt = try Receipt.issue(issuer: derived, ran: .delegation(put), result: .ok([:]))
+            let blocks = receipt.export()
+            var fact: [String: IPLDValue] = [:]
+            for (i, b) in blocks.enumerated() { fact[String(i)] = .link(b.cid) }
+            let inv = try Delegation.invoke(issuer: w.agent, audience: w.client.did,
+                                            capability: Capability(can: "ucan/conclude", with: w.agent.did.string, nb: ["receipt": .link(receipt.cid)]),
+                                            expiration: .never, facts: [fact], attachments: blocks)
+            return try await w.client.invoke(inv)
+        }
+        let first = try await allocate(world)
+        let second = try await allocate(other)
+        #expect(try await world.client.request(.PUT, first.url, headers: first.headers, body: data).status == 200)
+        #expect(try await conclude(world, first.put).out.isOK)
+        #expect(try await other.client.request(.PUT, second.url, headers: second.headers, body: data).status == 200)
+        #expect(try await world.invoke("space/blob/remove", ["digest": .bytes(digest.bytes)]).out.isOK)
+        let concluded = try await conclude(other, second.put)
+        #expect(concluded.out.isOK, "the second space's acknowledged PUT is accepted: \(concluded.out)")
+        #expect(try await other.invoke("space/blob/get/0/1", ["digest": .bytes(digest.bytes)]).out.isOK)
+        #expect(world.running.service.hasBlob(digest))
+    }
 }
