@@ -27,7 +27,9 @@ struct IndexedBlockSource: BlockSource {
     func block(_ cid: CID) async throws -> Data {
         guard let (shard, offset, length) = try await locate(cid.multihash) else { throw UnixFSError.blockNotFound(cid: cid.description) }
         let data = try await blobs.readAsync(shard, range: offset..<offset + length)
-        guard UInt64(data.count) == length, cid.multihash.verifies(data) else { throw UnixFSError.invalidNode("stored bytes of \(cid) do not match it") }
+        guard UInt64(data.count) == length, cid.multihash.verifies(data) else {
+            throw UnixFSError.invalidNode("stored bytes of \(cid) do not match it")
+        }
         return data
     }
 

@@ -117,7 +117,9 @@ extension UploadService {
         if let cursor = r.nb.string("cursor") {
             // A cursor is a shard CID from an earlier page, or a position within the list.
             guard let position = all.firstIndex(of: cursor).map({ $0 + 1 }) ?? Int(cursor), (0...all.count).contains(position) else {
-                throw Failure(name: "InvalidCursor", message: "upload/shard/list: cursor \"\(cursor.prefix(100))\" is not a shard of \(root) nor a position in 0…\(all.count)")
+                let shown = cursor.prefix(100)
+                throw Failure(name: "InvalidCursor",
+                              message: "upload/shard/list: cursor \"\(shown)\" is not a shard of \(root) nor a position in 0…\(all.count)")
             }
             start = position
         }
@@ -156,7 +158,9 @@ extension UploadService {
             }
             let content = reader.content.description
             try db.execute(sql: "DELETE FROM slices WHERE space = ? AND indexCID = ?", arguments: [space, indexText])
-            let insert = try db.makeStatement(sql: "INSERT INTO slices (space, indexCID, content, slice, shard, offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            let insert = try db.makeStatement(sql: """
+                INSERT INTO slices (space, indexCID, content, slice, shard, offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
             let registered = try db.makeStatement(sql: "SELECT 1 FROM blobs WHERE space = ? AND digest = ?")
             do {
                 try reader.forEachShard { shard, slices in

@@ -22,7 +22,8 @@ public struct GatewayBlockSource: BlockSource {
     }
 
     public func block(_ cid: CID) async throws -> Data {
-        let r = try await connection.request(.GET, "/ipfs/\(cid)?format=raw", headers: ["accept": "application/vnd.ipld.raw"], maxResponse: GatewayBlockSource.maxBlockSize)
+        let r = try await connection.request(.GET, "/ipfs/\(cid)?format=raw", headers: ["accept": "application/vnd.ipld.raw"],
+                                             maxResponse: GatewayBlockSource.maxBlockSize)
         switch r.status {
         case 200: break
         case 404: throw ClientError.http(status: 404, message: "the gateway does not have block \(cid)")

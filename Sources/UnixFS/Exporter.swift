@@ -194,7 +194,8 @@ public struct UnixFSExporter: Sendable {
                 total = sum
             }
             guard total == size, u.filesize == nil || u.filesize == size else {
-                throw UnixFSError.invalidNode("\(cid) holds \(total) bytes (filesize \(u.filesize.map(String.init) ?? "none")) but its parent says \(size)")
+                let declared = u.filesize.map(String.init) ?? "none"
+                throw UnixFSError.invalidNode("\(cid) holds \(total) bytes (filesize \(declared)) but its parent says \(size)")
             }
             // nodeStart + size ≤ the file size, so no offset below can overflow.
             var offset = nodeStart

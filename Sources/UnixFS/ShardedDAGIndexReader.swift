@@ -42,7 +42,8 @@ public struct ShardedDAGIndexReader {
     /// each slice ends at or before 2^63 bytes, so they fit every signed 64-bit store.
     public func forEachShard(_ body: (Multihash, [(slice: Multihash, position: ShardedDAGIndex.Position)]) throws -> Void) throws {
         for cid in shardLinks {
-            let (shard, slices) = try ShardedDAGIndex.decodeShard(Block(cid: cid, bytes: try ShardedDAGIndexReader.block(cid, at: locations, in: url)))
+            let bytes = try ShardedDAGIndexReader.block(cid, at: locations, in: url)
+            let (shard, slices) = try ShardedDAGIndex.decodeShard(Block(cid: cid, bytes: bytes))
             try body(shard, slices)
         }
     }

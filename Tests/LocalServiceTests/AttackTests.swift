@@ -80,7 +80,10 @@ struct AttackGenerator {
         case 4: return "/blob/\(shard.multihash)?size=\(number())&expires=\(number())&signature=\(junk(43))"
         case 5: return "/receipt/\(junk(70))"
         case 6: return "/validate-email?ucan=\(junk(200))&mode=\(junk(10))"
-        case 7: return "/ipfs/\(root)?format=\(pick(["car", "raw", "json", "tar", junk(8)]))&dag-scope=\(pick(["all", "entity", "block", junk(6)]))&entity-bytes=\(number()):\(pick([number(), "*"]))"
+        case 7:
+            let format = pick(["car", "raw", "json", "tar", junk(8)])
+            let scope = pick(["all", "entity", "block", junk(6)])
+            return "/ipfs/\(root)?format=\(format)&dag-scope=\(scope)&entity-bytes=\(number()):\(pick([number(), "*"]))"
         case 8: return "/ipfs/\(file)?format=car&entity-bytes=\(number()):\(number())"
         case 9: return "/ipfs/\(shard)/\(junk(10))"
         case 10: return "/" + String(repeating: "a/", count: Int(rng.next() % 4000))
@@ -124,9 +127,13 @@ struct AttackGenerator {
     mutating func rawRequest() -> [UInt8] {
         switch rng.next() % 8 {
         case 0: return Array("GET /ipfs/\(root) HTTP/1.1\r\nHost: x\r\nRange: bytes=0-\(number())\r\nRange: bytes=\(number())-\r\n\r\n".utf8)
-        case 1: return Array("GET / HTTP/1.1\r\nHost: x\r\n\(String(repeating: "X-Long: \(String(repeating: "a", count: 8000))\r\n", count: 20))\r\n".utf8)
+        case 1:
+            let long = String(repeating: "X-Long: \(String(repeating: "a", count: 8000))\r\n", count: 20)
+            return Array("GET / HTTP/1.1\r\nHost: x\r\n\(long)\r\n".utf8)
         case 2: return Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.ipld.car\r\nContent-Length: 99999999999\r\n\r\nabc".utf8)
-        case 3: return Array("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/vnd.ipld.car\r\n\r\nfffffffffffffffff\r\nabc\r\n".utf8)
+        case 3:
+            return Array(("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/vnd.ipld.car\r\n\r\n"
+                          + "fffffffffffffffff\r\nabc\r\n").utf8)
         case 4: return (0..<Int(rng.next() % 2000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         case 5: return Array("GET /ipfs/\(root)/\u{0}\u{1}\r\n\r\n".utf8)
         case 6: return Array("PUT /blob/\(shard.multihash)?size=5&expires=1&signature=x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n".utf8)
@@ -162,7 +169,8 @@ struct AttackGenerator {
             let body = method == .GET || method == .HEAD ? nil : kind == 0 ? gen.body(valid: validBody) ?? validBody : gen.body(valid: validBody)
             let r = try? await svc.world.client.request(method, path, headers: headers, body: body)
             if let r { statuses[r.status, default: 0] += 1 }
-            #expect(r.map { $0.status != 500 } ?? true, "request \(i): \(method) \(path.prefix(200)) \(headers) answered 500: \(String(decoding: r?.body.prefix(300) ?? Data(), as: UTF8.self))")
+            let answer = String(decoding: r?.body.prefix(300) ?? Data(), as: UTF8.self)
+            #expect(r.map { $0.status != 500 } ?? true, "request \(i): \(method) \(path.prefix(200)) \(headers) answered 500: \(answer)")
             #expect(await svc.healthy(), "the service survives request \(i): \(method) \(path.prefix(200)) \(headers)")
         }
         let port = Int(URL(string: svc.process.url)?.port ?? 0)

@@ -297,7 +297,8 @@ func fileNode(links: [CID], blocksizes: [UInt64], filesize: UInt64?, data: [UInt
         for round in 0..<20 {
             let bytes = lcg(4096, seed: UInt32(round))
             let digest = Multihash.sha256(bytes)
-            let add = try await svc.world.invoke("space/blob/add", ["blob": ["digest": .bytes(digest.bytes), "size": .integer(IPLDInteger(bytes.count))]])
+            let blob: IPLDValue = ["digest": .bytes(digest.bytes), "size": .integer(IPLDInteger(bytes.count))]
+            let add = try await svc.world.invoke("space/blob/add", ["blob": blob])
             let effects = add.forkedInvocations
             let allocate = effects.first { $0.capabilities.first?.can == "blob/allocate" }
             let concluded = effects.filter { $0.capabilities.first?.can == "ucan/conclude" }.compactMap { c -> Receipt? in
@@ -384,8 +385,8 @@ func fileNode(links: [CID], blocksizes: [UInt64], filesize: UInt64?, data: [UInt
             let blocks = receipt.export()
             var fact: [String: IPLDValue] = [:]
             for (i, b) in blocks.enumerated() { fact[String(i)] = .link(b.cid) }
-            let inv = try Delegation.invoke(issuer: w.agent, audience: w.client.did,
-                                            capability: Capability(can: "ucan/conclude", with: w.agent.did.string, nb: ["receipt": .link(receipt.cid)]),
+            let capability = Capability(can: "ucan/conclude", with: w.agent.did.string, nb: ["receipt": .link(receipt.cid)])
+            let inv = try Delegation.invoke(issuer: w.agent, audience: w.client.did, capability: capability,
                                             expiration: .never, facts: [fact], attachments: blocks)
             return try await w.client.invoke(inv)
         }

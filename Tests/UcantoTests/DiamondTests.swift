@@ -8,7 +8,8 @@ import UCAN
 
 /// Levels of delegations where each delegation at one level cites both at the next: 2^levels paths
 /// through 2 × levels distinct delegations. The last level is issued by `root`.
-func diamond(levels: Int, root: some Signer, with resource: String, can: String = "upload/list") throws -> (agent: Ed25519Signer, proofs: [Delegation]) {
+func diamond(levels: Int, root: some Signer, with resource: String,
+             can: String = "upload/list") throws -> (agent: Ed25519Signer, proofs: [Delegation]) {
     let principals = (0..<levels).map { _ in Ed25519Signer.generate() }
     var level: [Delegation] = []
     for i in stride(from: levels, to: 0, by: -1) {
