@@ -64,3 +64,36 @@ enum ByteRangeError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// The gateway's `entity-bytes=from:to` parameter: inclusive offsets, negative ones counted from the
+/// end, `to` may be `*`. Numbers are parsed and resolved with checked arithmetic.
+struct EntityBytes: Equatable, Sendable {
+    let from: Int64
+    let to: Int64?
+
+    /// Parses `from:to` (64-bit signed offsets, `to` may be `*`); nil when malformed.
+    static func parse(_ text: String) -> EntityBytes? {
+        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 2, let from = Int64(parts[0]) else { return nil }
+        if parts[1] == "*" { return EntityBytes(from: from, to: nil) }
+        return Int64(parts[1]).map { EntityBytes(from: from, to: $0) }
+    }
+
+    /// The half-open byte range of an entity of `size` bytes (empty when `from` is past `to`).
+    func resolve(size: UInt64) -> Range<UInt64> {
+        func position(_ v: Int64) -> UInt64 {
+            if v >= 0 { return min(UInt64(v), size) }
+            let back = v.magnitude  // UInt64: no overflow even for Int64.min
+            return back >= size ? 0 : size - back
+        }
+        let lower = position(from)
+        let upper: UInt64
+        if let to {
+            let last = position(to)  // inclusive
+            upper = last >= size ? size : last + 1
+        } else {
+            upper = size
+        }
+        return lower..<max(lower, upper)
+    }
+}

@@ -13,49 +13,6 @@ enum DAGScope: String, Sendable {
     case block
 }
 
-/// The gateway's `entity-bytes=from:to` parameter: inclusive offsets, negative ones counted from the
-/// end, `to` may be `*`. Numbers are parsed and resolved with checked arithmetic.
-struct EntityBytes: Equatable, Sendable {
-    let from: Int64
-    let to: Int64?
-
-    /// Parses `from:to`; nil with a reason when malformed.
-    static func parse(_ text: String) -> Result<EntityBytes, GatewayRequestError> {
-        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 2, let from = Int64(parts[0]) else {
-            return .failure(.badRequest("entity-bytes must be from:to with integer offsets (to may be *), not \"\(text.prefix(64))\""))
-        }
-        if parts[1] == "*" { return .success(EntityBytes(from: from, to: nil)) }
-        guard let to = Int64(parts[1]) else {
-            return .failure(.badRequest("entity-bytes must be from:to with integer offsets (to may be *), not \"\(text.prefix(64))\""))
-        }
-        return .success(EntityBytes(from: from, to: to))
-    }
-
-    /// The half-open byte range of an entity of `size` bytes (empty when `from` is past `to`).
-    func resolve(size: UInt64) -> Range<UInt64> {
-        func position(_ v: Int64) -> UInt64 {
-            if v >= 0 { return min(UInt64(v), size) }
-            let back = v.magnitude  // UInt64: no overflow even for Int64.min
-            return back >= size ? 0 : size - back
-        }
-        let lower = position(from)
-        let upper: UInt64
-        if let to {
-            let last = position(to)  // inclusive
-            upper = last >= size ? size : last + 1
-        } else {
-            upper = size
-        }
-        return lower..<max(lower, upper)
-    }
-}
-
-/// A gateway request that cannot be served as asked.
-enum GatewayRequestError: Error, Equatable, Sendable {
-    case badRequest(String)
-}
-
 /// Depth-first traversal of a UnixFS DAG for CAR responses. Each subtree is walked in full at most
 /// once (a DAG that links one block from many places costs its distinct blocks, not its paths), and
 /// every offset is computed with checked arithmetic, so a hostile DAG can only produce an error.

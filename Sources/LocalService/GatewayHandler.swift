@@ -116,12 +116,11 @@ struct GatewayHandler {
         }
         var entityRange: Range<UInt64>? = nil
         if let spec = request.uri.queryParameters.get("entity-bytes") {
-            switch EntityBytes.parse(String(spec)) {
-            case .failure(.badRequest(let why)): return text(.badRequest, why)
-            case .success(let bytes):
-                let entry = try await UnixFSExporter(source: source).stat(target)
-                if entry.kind == .file || entry.kind == .raw { entityRange = bytes.resolve(size: entry.size) }
+            guard let bytes = EntityBytes.parse(String(spec)) else {
+                return text(.badRequest, "entity-bytes must be from:to with integer offsets (to may be *), not \"\(spec.prefix(64))\"")
             }
+            let entry = try await UnixFSExporter(source: source).stat(target)
+            if entry.kind == .file || entry.kind == .raw { entityRange = bytes.resolve(size: entry.size) }
         }
         let range = entityRange
         let source = self.source

@@ -148,11 +148,12 @@ extension UploadService {
         let now = r.now
         // Streamed from the stored blob inside one transaction: memory holds one index block at a time,
         // and a bad index leaves nothing behind. GRDB runs this on its writer queue, off the cooperative pool.
+        let notAnIndex = { @Sendable (error: Error) in
+            Failure(name: "DecodeFailure", message: "index \(index) is not an index/sharded/dag@0.1 CAR: \(error)")
+        }
         try await store.write { db in
             let reader: ShardedDAGIndexReader
-            do { reader = try ShardedDAGIndexReader(url: url) } catch {
-                throw Failure(name: "DecodeFailure", message: "index \(index) is not an index/sharded/dag@0.1 CAR: \(error)")
-            }
+            do { reader = try ShardedDAGIndexReader(url: url) } catch { throw notAnIndex(error) }
             if let claimed, claimed != reader.content {
                 throw Failure(name: "InvalidContent", message: "index is for \(reader.content), not \(claimed)")
             }
@@ -174,10 +175,8 @@ extension UploadService {
                                                        Int64(s.position.offset), Int64(s.position.length)])
                     }
                 }
-            } catch let error as UnixFSError {
-                throw Failure(name: "DecodeFailure", message: "index \(index) is not an index/sharded/dag@0.1 CAR: \(error)")
-            } catch let error as CARError {
-                throw Failure(name: "DecodeFailure", message: "index \(index) is not an index/sharded/dag@0.1 CAR: \(error)")
+            } catch let error where error is UnixFSError || error is CARError {
+                throw notAnIndex(error)
             }
             try db.execute(sql: "INSERT OR REPLACE INTO indexes (space, indexCID, content, insertedAt) VALUES (?, ?, ?, ?)",
                            arguments: [space, indexText, content, now])
