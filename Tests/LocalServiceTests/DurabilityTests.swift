@@ -16,7 +16,10 @@ final class ServiceProcess: @unchecked Sendable {
     let url: String
     let did: DID
 
-    init(data: URL) throws {
+    /// Starts the child and waits, off the cooperative pool, for the line with its URL.
+    static func start(data: URL) async throws -> ServiceProcess { try await offPool { try ServiceProcess(data: data) } }
+
+    private init(data: URL) throws {
         process.executableURL = StorachaBinary.binary
         process.arguments = ["serve", "local", "--data", data.path, "--port", "0", "--json", "--auto-confirm"]
         let out = Pipe()
@@ -55,7 +58,7 @@ actor Acknowledged {
     @Test func killNineThenRestart() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-crash-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let first = try ServiceProcess(data: dir)
+        let first = try await ServiceProcess.start(data: dir)
         let world = try await World.attach(url: first.url, did: first.did, dataDirectory: dir)
         let acked = Acknowledged()
         let workers = Task {
@@ -91,7 +94,7 @@ actor Acknowledged {
         let uploads = await acked.uploads
         #expect(uploads.count >= 12)
 
-        let second = try ServiceProcess(data: dir)
+        let second = try await ServiceProcess.start(data: dir)
         defer { second.stop() }
         let after = world.reattached(url: second.url)
         for (root, name, data) in uploads {

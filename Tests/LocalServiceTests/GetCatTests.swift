@@ -8,7 +8,9 @@ import TestSupport
 import UnixFS
 import NIOCore
 
-func runCLI(_ args: [String], in directory: URL) throws -> StorachaBinary.Result { try StorachaBinary.run(args, in: directory) }
+func runCLI(_ args: [String], in directory: URL) async throws -> StorachaBinary.Result {
+    try await StorachaBinary.run(args, in: directory)
+}
 
 @Suite(.serialized) struct GetCatTests {
     @Test func getAndCatThroughTheGateway() async throws {
@@ -19,18 +21,18 @@ func runCLI(_ args: [String], in directory: URL) throws -> StorachaBinary.Result
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("getcat-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let get = try runCLI(["get", result.root.description, "--gateway", world.running.url, "-o", "copy"], in: work)
+        let get = try await runCLI(["get", result.root.description, "--gateway", world.running.url, "-o", "copy"], in: work)
         #expect(get.status == 0, "\(get.stderr)")
         #expect(try Data(contentsOf: work.appendingPathComponent("copy/dir/big.bin")) == big)
         #expect(try Data(contentsOf: work.appendingPathComponent("copy/dir/note.txt")) == Data("note".utf8))
-        let cat = try runCLI(["cat", "/ipfs/\(result.root)/dir/big.bin", "--gateway", world.running.url, "--range", "1048570-1048589"], in: work)
+        let cat = try await runCLI(["cat", "/ipfs/\(result.root)/dir/big.bin", "--gateway", world.running.url, "--range", "1048570-1048589"], in: work)
         #expect(cat.status == 0 && cat.stdoutData == big[1_048_570...1_048_589])
-        let whole = try runCLI(["cat", "\(result.root)/dir/note.txt", "--gateway", world.running.url], in: work)
+        let whole = try await runCLI(["cat", "\(result.root)/dir/note.txt", "--gateway", world.running.url], in: work)
         #expect(whole.stdoutData == Data("note".utf8))
         // Unknown content and an existing output are clean errors.
-        let missing = try runCLI(["get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", "--gateway", world.running.url], in: work)
+        let missing = try await runCLI(["get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", "--gateway", world.running.url], in: work)
         #expect(missing.status != 0 && missing.stderr.contains("404"))
-        let again = try runCLI(["get", result.root.description, "--gateway", world.running.url, "-o", "copy"], in: work)
+        let again = try await runCLI(["get", result.root.description, "--gateway", world.running.url, "-o", "copy"], in: work)
         #expect(again.status != 0 && again.stderr.contains("already exists"))
     }
 

@@ -20,7 +20,7 @@ struct HostileService {
 
     static func start() async throws -> HostileService {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-hostile-\(UUID().uuidString)")
-        let process = try ServiceProcess(data: dir)
+        let process = try await ServiceProcess.start(data: dir)
         let world = try await World.attach(url: process.url, did: process.did, dataDirectory: dir)
         return HostileService(process: process, world: world, dir: dir)
     }
@@ -170,7 +170,7 @@ func fileNode(links: [CID], blocksizes: [UInt64], filesize: UInt64?, data: [UInt
                 if query.isEmpty { #expect(r?.status == 502, "\(node.cid) is refused as invalid UnixFS") }
                 #expect(await svc.healthy(), "the service survives \(node.cid)\(query)")
             }
-            let cat = try runCLI(["cat", node.cid.description, "--gateway", svc.world.client.url], in: work)
+            let cat = try await runCLI(["cat", node.cid.description, "--gateway", svc.world.client.url], in: work)
             #expect(cat.status != 0 && cat.status < 128 && cat.stderr.contains("invalid UnixFS"), "cat of \(node.cid): \(cat.stderr)")
             #expect(cat.stderr.split(separator: "\n").count == 1)
         }
@@ -264,7 +264,8 @@ func fileNode(links: [CID], blocksizes: [UInt64], filesize: UInt64?, data: [UInt
         let (receipt, elapsed) = try await answer(level)
         #expect(!receipt.out.isOK)
         #expect(receipt.out.errorName == "LimitExceeded", "\(receipt.out)")
-        #expect(elapsed < 0.1, "answered in \(elapsed) s")
+        // Exponential work would take hours; the bound is loose so that a busy machine does not decide.
+        #expect(elapsed < 10, "answered in \(elapsed) s")
         // Within the depth limit, a wide diamond is searched once per delegation.
         var shallow: [Delegation] = []
         for i in stride(from: 30, to: 0, by: -1) {
@@ -277,7 +278,7 @@ func fileNode(links: [CID], blocksizes: [UInt64], filesize: UInt64?, data: [UInt
         let (answer1, elapsed1) = try await answer(shallow)
         #expect(answer1.out.errorName == "Unauthorized")
         // 2^30 paths would take hours; 60 distinct delegations take milliseconds.
-        #expect(elapsed1 < 0.5, "answered in \(elapsed1) s")
+        #expect(elapsed1 < 10, "answered in \(elapsed1) s")
         // Too many blocks in one message.
         let invocation = try invocation(level)
         var blocks = invocation.export()

@@ -98,16 +98,26 @@ public enum StorachaBinary {
     }
 
     /// What a run printed and how it ended.
-    public struct Result {
+    public struct Result: Sendable {
         public let status: Int32
         public let stdoutData: Data
         public let stderr: String
         public var stdout: String { String(decoding: stdoutData, as: UTF8.self) }
     }
 
-    /// Runs `storacha args…` in `directory`, optionally under a wrapper such as `/usr/bin/time -v`.
+    /// Runs `storacha args…` in `directory`, optionally under a wrapper such as `/usr/bin/time -v`, with
+    /// `environment` added to (or, where a value is `nil`, removed from) the test process's environment.
+    ///
+    /// The child is awaited on a thread of its own, never on the cooperative pool: a child that talks to
+    /// a server inside the test process must not wait for a pool thread that is waiting for it.
     @discardableResult
-    public static func run(_ args: [String], in directory: URL, wrapper: [String] = []) throws -> Result {
+    public static func run(_ args: [String], in directory: URL, wrapper: [String] = [],
+                           environment: [String: String?] = [:], input: Data? = nil) async throws -> Result {
+        try await offPool { try runBlocking(args, in: directory, wrapper: wrapper, environment: environment, input: input) }
+    }
+
+    private static func runBlocking(_ args: [String], in directory: URL, wrapper: [String],
+                                    environment: [String: String?], input: Data?) throws -> Result {
         let process = Process()
         if wrapper.isEmpty {
             process.executableURL = binary
@@ -116,15 +126,42 @@ public enum StorachaBinary {
             process.executableURL = URL(fileURLWithPath: wrapper[0])
             process.arguments = Array(wrapper.dropFirst()) + [binary.path] + args
         }
+        if !environment.isEmpty {
+            var env = ProcessInfo.processInfo.environment
+            for (key, value) in environment { env[key] = value }
+            process.environment = env
+        }
         process.currentDirectoryURL = directory
         let out = Pipe()
         let err = Pipe()
+        let stdin = Pipe()
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try process.run()
+        if let input {
+            let writer = Thread { try? stdin.fileHandleForWriting.write(contentsOf: input); try? stdin.fileHandleForWriting.close() }
+            writer.start()
+        }
+        // Both pipes are drained at once so that a child filling one of them never blocks.
+        let errBox = DataBox()
+        let errReader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); errBox.done.signal() }
+        errReader.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        errBox.done.wait()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdoutData: outData, stderr: String(decoding: errData, as: UTF8.self))
+        return Result(status: process.terminationStatus, stdoutData: outData, stderr: String(decoding: errBox.data, as: UTF8.self))
+    }
+}
+
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
+    let done = DispatchSemaphore(value: 0)
+}
+
+/// Runs blocking `body` on a new thread and awaits it, leaving the cooperative pool free.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Swift.Result { try body() }) }
     }
 }

@@ -52,7 +52,7 @@ func naiveExport(_ d: Delegation) -> [Block] {
         let tooDeep = try world.invoke(deepAgent, proofs: deep.map { .delegation($0) })
         var t0 = Date()
         let refused = await world.validator.access(tooDeep, now: world.now)
-        #expect(Date().timeIntervalSince(t0) < 0.1)
+        #expect(Date().timeIntervalSince(t0) < 10, "a refusal by depth must not walk 2^32 paths")
         guard case .failure(.limitExceeded(_, let limit)) = refused else { Issue.record("\(refused)"); return }
         #expect(limit.contains("\(Validator.maxProofDepth)"))
         // Within the limit, a failing diamond (the root issuer does not own the space) is searched once.
@@ -60,7 +60,7 @@ func naiveExport(_ d: Delegation) -> [Block] {
         let failing = try world.invoke(agent, proofs: proofs.map { .delegation($0) })
         t0 = Date()
         let result = await world.validator.access(failing, now: world.now)
-        #expect(Date().timeIntervalSince(t0) < 0.5, "2^30 paths would take hours")
+        #expect(Date().timeIntervalSince(t0) < 10, "2^30 paths would take hours")
         guard case .failure(let error) = result else { Issue.record("a diamond rooted in the wrong issuer is refused"); return }
         #expect(error.name == "Unauthorized")
         #expect(error.description.count < 100_000, "the error is linear too")
