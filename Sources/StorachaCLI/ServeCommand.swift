@@ -64,6 +64,9 @@ struct ServeCommand: AsyncParsableCommand {
                 }
                 // Unbuffered, so that a parent process sees the URL at once.
                 FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+                // Agent commands on `--network local` find this service through the file.
+                try? LocalNetwork.announce(data: dir, url: running.url, did: running.did)
+                defer { try? FileManager.default.removeItem(at: LocalNetwork.serverFile(dir)) }
                 try await running.wait()
             }
         }

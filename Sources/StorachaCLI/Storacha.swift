@@ -9,7 +9,11 @@ struct Storacha: AsyncParsableCommand {
         abstract: "Store files on Storacha (IPFS hot storage with Filecoin deals) and get them back.",
         discussion: "Content addressing is byte-for-byte compatible with the official JS client: the same root CIDs, the same CAR shards and the same sharded DAG index as `storacha up`.",
         version: "0.1.0",
-        subcommands: [CARCommand.self, CIDCommand.self, GetCommand.self, CatCommand.self, ServeCommand.self, BenchCommand.self]
+        subcommands: [
+            LoginCommand.self, WhoamiCommand.self, AccountCommand.self, SpaceCommand.self, DelegationCommand.self, ProofCommand.self,
+            KeyCommand.self, UsageCommand.self, PlanCommand.self, CanCommand.self, ResetCommand.self,
+            GetCommand.self, CatCommand.self, CARCommand.self, CIDCommand.self, ServeCommand.self, BenchCommand.self,
+        ]
     )
 }
 
@@ -23,7 +27,7 @@ struct CLIError: Error, CustomStringConvertible, LocalizedError {
 /// Runs `body`, turning any error into a one-line ``CLIError``.
 func userFacing<T>(_ body: () async throws -> T) async throws -> T {
     do { return try await body() } catch let e as CLIError { throw e } catch let e as ExitCode { throw e } catch {
-        throw CLIError(String(describing: error))
+        throw CLIError(ErrorText.line(error))
     }
 }
 

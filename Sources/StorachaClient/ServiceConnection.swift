@@ -14,13 +14,17 @@ public struct ServiceConnection: Sendable {
     public let url: String
     /// Service DID (the audience of invocations).
     public let did: DID
+    /// Base URL of receipts (`<receiptsURL><task CID>`).
+    public let receiptsURL: String
     /// Request timeout.
     public var timeout: TimeAmount = .seconds(120)
 
-    /// Connects to `url` whose identity is `did`.
-    public init(url: String, did: DID) {
+    /// Connects to `url` whose identity is `did`; receipts are read from `receiptsURL` (default
+    /// `<url>/receipt/`).
+    public init(url: String, did: DID, receiptsURL: String? = nil) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.did = did
+        self.receiptsURL = receiptsURL ?? (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/receipt/"
     }
 
     /// An HTTP response.
@@ -46,13 +50,14 @@ public struct ServiceConnection: Sendable {
     /// One HTTP request whose body is streamed (for example from a file).
     public func request(_ method: HTTPMethod, _ target: String, headers: [String: String] = [:], streaming body: HTTPClientRequest.Body?,
                         maxResponse: Int = ServiceConnection.defaultMaxResponse) async throws -> HTTPResult {
-        var req = HTTPClientRequest(url: target.hasPrefix("http") ? target : url + target)
+        let address = target.hasPrefix("http") ? target : url + target
+        var req = HTTPClientRequest(url: address)
         req.method = method
         for (k, v) in headers { req.headers.add(name: k, value: v) }
         if let body { req.body = body }
         let resp: HTTPClientResponse
         do { resp = try await HTTPClient.shared.execute(req, timeout: timeout) } catch {
-            throw ClientError.network("\(method) \(target): \(error)")
+            throw ClientError.network("\(method) \(address): \(error)")
         }
         let bytes: ByteBuffer
         do { bytes = try await resp.body.collect(upTo: maxResponse) } catch is NIOTooManyBytesError {
@@ -82,7 +87,7 @@ public struct ServiceConnection: Sendable {
 
     /// `GET /receipt/<task>`: the receipt, or nil while it is not available.
     public func receipt(for task: CID) async throws -> Receipt? {
-        let r = try await request(.GET, "/receipt/\(task)")
+        let r = try await request(.GET, receiptsURL + task.description)
         guard r.status == 200 else { return nil }
         return try AgentMessage.decode(r.body).receipt(for: task)
     }

@@ -40,6 +40,15 @@ public enum Platform {
         #endif
     }
 
+    /// `true` when standard input (0), output (1) or error (2) is a terminal.
+    public static func isTerminal(_ descriptor: Int32) -> Bool {
+        #if os(Windows)
+        return _isatty(descriptor) != 0
+        #else
+        return isatty(descriptor) == 1
+        #endif
+    }
+
     /// Peak resident memory of this process in bytes, when the platform reports it.
     public static func peakResidentMemoryBytes() -> UInt64? {
         #if canImport(Glibc)
