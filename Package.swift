@@ -82,6 +82,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        .testTarget(name: "StorachaClientTests", dependencies: ["StorachaClient", "UCAN", "Ucanto", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "StorachaCLITests", dependencies: ["StorachaCLI", "UnixFS", "CAR", "Multiformats", "TestSupport"]),
     ]
 )

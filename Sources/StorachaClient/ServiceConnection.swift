@@ -56,7 +56,7 @@ public struct ServiceConnection: Sendable {
         for (k, v) in headers { req.headers.add(name: k, value: v) }
         if let body { req.body = body }
         let resp: HTTPClientResponse
-        do { resp = try await HTTPClient.shared.execute(req, timeout: timeout) } catch {
+        do { resp = try await HTTPTransport.client.execute(req, timeout: timeout) } catch {
             throw ClientError.network("\(method) \(address): \(error)")
         }
         let bytes: ByteBuffer

@@ -10,42 +10,6 @@ import UCAN
 import Ucanto
 import UnixFS
 
-/// A `storacha serve local` child process.
-final class ServiceProcess: @unchecked Sendable {
-    let process = Process()
-    let url: String
-    let did: DID
-
-    /// Starts the child and waits, off the cooperative pool, for the line with its URL.
-    static func start(data: URL) async throws -> ServiceProcess { try await offPool { try ServiceProcess(data: data) } }
-
-    private init(data: URL) throws {
-        process.executableURL = StorachaBinary.binary
-        process.arguments = ["serve", "local", "--data", data.path, "--port", "0", "--json", "--auto-confirm"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { throw HarnessError("the service exited before printing its URL") }
-            line.append(chunk)
-        }
-        let value = try DAGJSON.decode(line.prefix { $0 != UInt8(ascii: "\n") })
-        url = value["url"]?.stringValue ?? ""
-        did = try DID(value["did"]?.stringValue ?? "")
-    }
-
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    /// Stops the child; SIGKILL because a child may inherit an ignored SIGTERM from the test process.
-    func stop() { kill9() }
-}
-
 actor Acknowledged {
     var uploads: [(CID, String, Data)] = []
     func add(_ root: CID, _ name: String, _ data: Data) { uploads.append((root, name, data)) }

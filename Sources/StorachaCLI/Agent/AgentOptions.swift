@@ -23,9 +23,9 @@ struct AgentOptions: ParsableArguments {
 
     func validate() throws {
         guard ["production", "local"].contains(networkName) else {
-            throw ValidationError("unknown network \(networkName): use production or local")
+            throw CLIError("unknown network \(networkName): use production or local")
         }
-        if data != nil && networkName != "local" { throw ValidationError("--data applies to --network local only") }
+        if data != nil && networkName != "local" { throw CLIError("--data applies to --network local only") }
     }
 
     /// The local service's data directory.

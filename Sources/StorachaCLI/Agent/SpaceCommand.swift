@@ -168,7 +168,7 @@ struct SpaceCommand: AsyncParsableCommand {
         func run() async throws {
             try await options.withAgent { agent, _ in
                 let did = try agent.space(space)
-                let receipt = try await agent.invoke("space/info", with: did.string)
+                let receipt = try await agent.invoke("space/info", with: did.string, nonce: UUID().uuidString)
                 var providers: [String] = []
                 if receipt.out.errorName != "SpaceUnknown" {
                     providers = try receipt.requireOK("space/info")["providers"]?.listValue?.compactMap(\.stringValue) ?? []

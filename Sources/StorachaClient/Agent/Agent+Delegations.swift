@@ -52,7 +52,7 @@ extension Agent {
 
     /// `plan/get` for `account`: its product DID, or `nil` when none is set (`PlanNotFound`).
     public func plan(_ account: DID) async throws -> String? {
-        let receipt = try await invoke("plan/get", with: account.string, extraProofs: [])
+        let receipt = try await invoke("plan/get", with: account.string, nonce: UUID().uuidString)
         if receipt.out.errorName == "PlanNotFound" { return nil }
         return try receipt.requireOK("plan/get")["product"]?.stringValue
     }
@@ -76,13 +76,14 @@ extension Agent {
         var entries: [UsageEntry] = []
         var failures: [(String, DID, String)] = []
         for account in accounts {
-            let subscriptions = try await run("subscription/list", with: account.did.string)
+            let subscriptions = try await run("subscription/list", with: account.did.string, nonce: UUID().uuidString)
             for subscription in subscriptions["results"]?.listValue ?? [] {
                 for consumer in subscription["consumers"]?.listValue ?? [] {
                     guard let space = consumer.stringValue else { continue }
                     do {
                         let report = try await run("usage/report", with: space, nb: ["period": ["from": .integer(IPLDInteger(from)),
-                                                                                                "to": .integer(IPLDInteger(to))]])
+                                                                                                "to": .integer(IPLDInteger(to))]],
+                                                     nonce: UUID().uuidString)
                         for (_, value) in (report.mapValue ?? [:]).sorted(by: { $0.key < $1.key }) {
                             entries.append(UsageEntry(account: account.did, provider: value["provider"]?.stringValue ?? "",
                                                       space: value["space"]?.stringValue ?? space,

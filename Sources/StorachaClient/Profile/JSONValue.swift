@@ -40,9 +40,10 @@ public enum JSONValue: Sendable, Equatable {
     /// The members, if this is an object.
     public var members: [(String, JSONValue)]? { if case .object(let m) = self { return m } else { return nil } }
 
-    /// Parses JSON text.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(Decoded.self, from: data).value
+    /// Parses JSON text, keeping the order of object members (Foundation's parsers do not).
+    public static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: [UInt8](data))
+        return try parser.document()
     }
 
     /// Compact JSON text, as `JSON.stringify(value)`.
@@ -99,36 +100,5 @@ public enum JSONValue: Sendable, Equatable {
             }
         }
         out += "\""
-    }
-
-    /// Decoding through Foundation's JSON parser.
-    private struct Decoded: Decodable {
-        let value: JSONValue
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
-        init(from decoder: Decoder) throws {
-            if var array = try? decoder.unkeyedContainer() {
-                var items: [JSONValue] = []
-                while !array.isAtEnd { items.append(try array.decode(Decoded.self).value) }
-                value = .array(items)
-                return
-            }
-            if let object = try? decoder.container(keyedBy: Key.self) {
-                value = .object(try object.allKeys.sorted { $0.stringValue < $1.stringValue }.map {
-                    ($0.stringValue, try object.decode(Decoded.self, forKey: $0).value)
-                })
-                return
-            }
-            let single = try decoder.singleValueContainer()
-            if single.decodeNil() { value = .null } else if let b = try? single.decode(Bool.self) { value = .bool(b) } else if let i = try? single.decode(Int64.self) {
-                value = .integer(i)
-            } else if let d = try? single.decode(Double.self) { value = .double(d) } else { value = .string(try single.decode(String.self)) }
-        }
     }
 }
