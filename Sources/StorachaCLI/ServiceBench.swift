@@ -35,16 +35,14 @@ struct ServiceBench: AsyncParsableCommand {
             var logger = Logger(label: "storacha.bench")
             logger.logLevel = .error
             let running = try await LocalServer.start(ServiceConfiguration(dataDirectory: dir, autoConfirm: true), logger: logger)
-            let connection = ServiceConnection(url: running.url, did: running.did)
-            let agent = Ed25519Signer.generate()
-            let space = Ed25519Signer.generate()
+            var agent = try Agent.open(network: .local(url: running.url, did: running.did),
+                                       store: ProfileStore(url: dir.appendingPathComponent("agent.json")))
             let account = try DID.mailto(email: "bench@example.com")
-            let access = AccountAccess(connection: connection, agent: agent)
-            let sessionProofs = try await access.login(account)
-            try await access.provision(space: space.did, account: account, proofs: sessionProofs)
-            let proof = try Delegation.delegate(issuer: space, audience: agent.did,
-                                                capabilities: Capabilities.spaceAccess.map { Capability(can: $0, with: space.did.string) }, expiration: .never)
-            let session = SpaceSession(connection: connection, agent: agent, space: space.did, proofs: [proof])
+            try agent.importProofs(try await agent.waitForLogin(try await agent.requestLogin(account)))
+            let space = Agent.OwnedSpace.generate(name: "bench")
+            try await agent.provision(space.did, account: account)
+            try agent.save(space)
+            let session = agent.session(space: space.did)
 
             var start = DispatchTime.now()
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -7,7 +7,9 @@ struct Storacha: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storacha",
         abstract: "Store files on Storacha (IPFS hot storage with Filecoin deals) and get them back.",
-        discussion: "Content addressing is byte-for-byte compatible with the official JS client: the same root CIDs, the same CAR shards and the same sharded DAG index as `storacha up`.",
+        discussion: "Byte-for-byte compatible with the official JS client: the same root CIDs, CAR shards and sharded DAG index as "
+            + "`storacha up`, and the same agent profile, commands and proof strings. Production network by default; "
+            + "--network local uses the local service with no account and no network.",
         version: "0.1.0",
         subcommands: [
             LoginCommand.self, WhoamiCommand.self, AccountCommand.self, SpaceCommand.self, DelegationCommand.self, ProofCommand.self,

@@ -166,7 +166,8 @@ func json(_ text: String) throws -> [String: Any] {
         for d in [fixture.spaceProof, fixture.session, fixture.attestation] { #expect(proofs.contains("# \(d.cid)\n")) }
         #expect(proofs.hasSuffix("# 3 proofs for \(Principals.alice.did)\n"))
         let lines = try await user.ok(["proof", "ls", "--json"], local: false).split(separator: "\n")
-        #expect(try lines.map { try json(String($0))["/"] as? String } == [fixture.spaceProof, fixture.session, fixture.attestation].map(\.cid.description))
+        let expected = [fixture.spaceProof, fixture.session, fixture.attestation].map(\.cid.description)
+        #expect(try lines.map { try json(String($0))["/"] as? String } == expected)
         #expect(try Data(contentsOf: file) == Data(fixture.json.utf8), "reading must not rewrite the profile")
         // A write keeps every field and the format.
         #expect(try await user.ok(["reset"], local: false) == "🐔 Agent reset.\n")

@@ -51,9 +51,10 @@ import UCAN
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("profile-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var agent = try Agent.open(network: .production, store: ProfileStore(url: dir.appendingPathComponent("p.json")))
-        let old = try Delegation.delegate(issuer: Principals.bob, audience: agent.did, capabilities: [Capability(can: "space/*", with: Principals.bob.did.string)],
+        let access = Capability(can: "space/*", with: Principals.bob.did.string)
+        let old = try Delegation.delegate(issuer: Principals.bob, audience: agent.did, capabilities: [access],
                                           expiration: .at(Clock.now() - 10))
-        let live = try Delegation.delegate(issuer: Principals.bob, audience: agent.did, capabilities: [Capability(can: "space/*", with: Principals.bob.did.string)],
+        let live = try Delegation.delegate(issuer: Principals.bob, audience: agent.did, capabilities: [access],
                                            expiration: .after(3600))
         try agent.addProof(old)
         try agent.addProof(live)
@@ -110,7 +111,8 @@ import UCAN
         #expect(production.link("bafy") == "https://storacha.link/ipfs/bafy")
         let custom = try Network.fromEnvironment(["STORACHA_SERVICE_URL": "http://127.0.0.1:9/", "STORACHA_SERVICE_DID": "did:web:example.org",
                                                   "STORACHA_RECEIPTS_URL": "http://127.0.0.1:10/r"])
-        #expect(custom.serviceURL == "http://127.0.0.1:9" && custom.serviceDID == "did:web:example.org" && custom.receiptsURL == "http://127.0.0.1:10/r/")
+        #expect(custom.serviceURL == "http://127.0.0.1:9" && custom.serviceDID == "did:web:example.org")
+        #expect(custom.receiptsURL == "http://127.0.0.1:10/r/")
         #expect(custom.gatewayDID == "did:web:w3s.link")
         #expect(throws: NetworkError.self) { try Network.fromEnvironment(["STORACHA_SERVICE_URL": "http://127.0.0.1:9"]) }
         #expect(throws: NetworkError.self) { try Network.fromEnvironment(["STORACHA_SERVICE_URL": "ftp://x", "STORACHA_SERVICE_DID": "did:web:x"]) }
@@ -119,7 +121,8 @@ import UCAN
         #if os(Linux)
         #expect(local.url.path == "/h/.config/w3access/storacha-cli-local.json")
         #expect(named.url.path == "/h/.config/w3access/ci.json")
-        #expect(ProfileStore.forNetwork(.production, environment: ["HOME": "/h", "XDG_CONFIG_HOME": "/x"]).url.path == "/x/w3access/storacha-cli.json")
+        let xdg = ProfileStore.forNetwork(.production, environment: ["HOME": "/h", "XDG_CONFIG_HOME": "/x"])
+        #expect(xdg.url.path == "/x/w3access/storacha-cli.json")
         #endif
     }
 

@@ -30,7 +30,8 @@ struct AgentOptions: ParsableArguments {
 
     /// The local service's data directory.
     var localData: URL {
-        URL(fileURLWithPath: data ?? environment["STORACHA_LOCAL_DATA"].flatMap { $0.isEmpty ? nil : $0 } ?? ServeCommand.Local.defaultDataDirectory())
+        let fromEnvironment = environment["STORACHA_LOCAL_DATA"].flatMap { $0.isEmpty ? nil : $0 }
+        return URL(fileURLWithPath: data ?? fromEnvironment ?? ServeCommand.Local.defaultDataDirectory())
     }
 
     /// Runs `body` with the agent on the selected network; on the local network the service runs in

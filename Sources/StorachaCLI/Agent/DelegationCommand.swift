@@ -84,7 +84,9 @@ struct DelegationCommand: AsyncParsableCommand {
             try await options.withAgent { agent, _ in
                 for d in agent.issuedDelegations {
                     if json {
-                        let caps = d.capabilities.map { "{\"with\":\(JSONValue.string($0.with).serialized()),\"can\":\(JSONValue.string($0.can).serialized())}" }
+                        let caps = d.capabilities.map {
+                            "{\"with\":\(DelegationJSON.quoted($0.with)),\"can\":\(DelegationJSON.quoted($0.can))}"
+                        }
                         print("{\"cid\":\"\(d.cid)\",\"audience\":\"\(d.audience)\",\"capabilities\":[\(caps.joined(separator: ","))]}")
                     } else {
                         print(d.cid)

@@ -187,7 +187,8 @@ struct SpaceCommand: AsyncParsableCommand {
                     }
                     print((lines + ["}"]).joined(separator: "\n"))
                 } else {
-                    print("\n      DID: \(did)\nProviders: \(providers.isEmpty ? "none" : providers.joined(separator: ", "))\n     Name: \(name ?? "none")")
+                    let list = providers.isEmpty ? "none" : providers.joined(separator: ", ")
+                    print("\n      DID: \(did)\nProviders: \(list)\n     Name: \(name ?? "none")")
                 }
             }
         }

@@ -15,7 +15,9 @@ extension Agent {
         var seen = Set<CID>()
         for can in abilities {
             let found = self.proofs(can: can, with: space.string)
-            guard !found.isEmpty else { throw AgentError(.noProof, "cannot delegate capability \(can) with \(space): this agent has no proof for it") }
+            guard !found.isEmpty else {
+                throw AgentError(.noProof, "cannot delegate capability \(can) with \(space): this agent has no proof for it")
+            }
             for p in found where seen.insert(p.cid).inserted { proofs.append(p) }
         }
         let meta = profile.spaceMeta(space) ?? .object([])
@@ -87,7 +89,8 @@ extension Agent {
                         for (_, value) in (report.mapValue ?? [:]).sorted(by: { $0.key < $1.key }) {
                             entries.append(UsageEntry(account: account.did, provider: value["provider"]?.stringValue ?? "",
                                                       space: value["space"]?.stringValue ?? space,
-                                                      initial: value["size"]?["initial"]?.intValue ?? 0, final: value["size"]?["final"]?.intValue ?? 0))
+                                                      initial: value["size"]?["initial"]?.intValue ?? 0,
+                                                      final: value["size"]?["final"]?.intValue ?? 0))
                         }
                     } catch {
                         failures.append((space, account.did, "\(error)"))

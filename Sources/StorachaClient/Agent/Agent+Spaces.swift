@@ -99,7 +99,8 @@ extension Agent {
     public func provision(_ space: DID, account: DID) async throws {
         let proofs = accounts.first { $0.did == account }?.proofs ?? []
         guard !proofs.isEmpty else {
-            throw AgentError(.notLoggedIn, "this agent is not logged in as \(account.email ?? account.string): run `storacha login \(account.email ?? "")`")
+            let email = account.email ?? account.string
+            throw AgentError(.notLoggedIn, "this agent is not logged in as \(email): run `storacha login \(email)`")
         }
         _ = try await run("provider/add", with: account.string,
                           nb: ["provider": .string(network.serviceDID.string), "consumer": .string(space.string)], extraProofs: [])

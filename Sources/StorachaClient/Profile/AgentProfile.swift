@@ -168,7 +168,9 @@ public struct AgentProfile: Sendable {
         var blocks: [CID: Block] = [:]
         var last: CID?
         for item in items {
-            guard let text = item["cid"]?.stringValue, let parsed = try? CID(text) else { throw ProfileError("delegation \(cid) holds a block without a CID") }
+            guard let text = item["cid"]?.stringValue, let parsed = try? CID(text) else {
+                throw ProfileError("delegation \(cid) holds a block without a CID")
+            }
             let data = try bytes(item["bytes"], "a block of delegation \(cid)")
             let block = Block(cid: parsed, bytes: Data(data))
             guard block.isValid else { throw ProfileError("a block of delegation \(cid) does not match its CID") }
