@@ -87,6 +87,26 @@ func json(_ text: String) throws -> [String: Any] {
         #expect(usageJSON.count == 2 && usageJSON[0].hasPrefix("{\"account\":\"did:mailto:example.com:alice\",\"provider\":"))
         #expect(try await alice.ok(["plan", "get"]).hasPrefix("🐔 did:"))
 
+        // The account holds both spaces: another agent that logs in with it claims them.
+        var laptop = try User()
+        defer { laptop.cleanUp() }
+        laptop.environment["STORACHA_LOCAL_DATA"] = alice.data.path
+        let viaEnv: [String: String?] = ["STORACHA_NETWORK": "local"]
+        _ = try await laptop.ok(["login", "alice@example.com"], local: false, env: viaEnv)
+        let claimed = try await laptop.ok(["space", "ls"], local: false, env: viaEnv)
+        #expect(claimed.contains("\(photos) photos\n") && claimed.contains("\(docs) docs\n"), "\(claimed)")
+        #expect(try await laptop.ok(["space", "info", "--space", "photos"], local: false, env: viaEnv).contains("Providers: did:web:"))
+
+        // Provisioning later, and the refusals of a space that is not provisioned.
+        let later = try await alice.ok(["space", "create", "later", "--no-caution", "--no-recovery", "--no-customer", "--no-account"])
+        #expect(!later.contains("Billing") && later.contains("🐔 Space created: "))
+        #expect(try await alice.ok(["space", "info"]).contains("Providers: none"))
+        #expect(try await alice.ok(["space", "provision"]) == "✨ Billing account is set\n")
+        #expect(try await alice.ok(["space", "info"]).contains("Providers: did:web:"))
+        _ = try await alice.ok(["space", "use", photos])
+        // Without a terminal the phrase cannot be typed back: the space is not created.
+        try await alice.fails(["space", "create", "careful"], with: "--no-caution")
+
         // The recovery phrase gives back the same space, on a fresh machine too.
         let bob = try User()
         defer { bob.cleanUp() }
@@ -107,6 +127,14 @@ func json(_ text: String) throws -> [String: Any] {
         #expect(try await alice.ok(["space", "ls"], env: ci) == "* \(photos) photos\n")
         #expect(try await alice.ok(["space", "info"], env: ci).contains("      DID: \(photos)"))
         #expect(try await alice.ok(["proof", "ls"], env: ci).hasSuffix("# 1 proof for \(ciDID)\n"))
+        // The same proof as a file, with `proof add` (a dry run first), and `can access claim`.
+        let proofFile = alice.home.appendingPathComponent("ci.proof")
+        try Data(proof.utf8).write(to: proofFile)
+        let dry = try await alice.ok(["proof", "add", "--dry-run", proofFile.path], env: ["STORACHA_PRINCIPAL": ciKey, "STORACHA_STORE_NAME": "ci3"])
+        #expect(dry.contains("  issuer: \(agent)\n  with: \(photos)\n  can: space/blob/add\n"))
+        let added = try await alice.ok(["proof", "add", "--json", proofFile.path], env: ci)
+        #expect(try json(added)["aud"] as? String == ciDID)
+        _ = try await alice.ok(["can", "access", "claim"])
         #expect(FileManager.default.fileExists(atPath: alice.profile("ci-local").path))
 
         // The issuer lists and revokes it; the service refuses the proof from then on.
@@ -149,6 +177,44 @@ func json(_ text: String) throws -> [String: Any] {
         try await alice.fails(["space", "info"], with: "cannot reach the service (POST http://127.0.0.1:9/",
                               local: false, env: custom.merging(["STORACHA_SERVICE_URL": "http://127.0.0.1:9"]) { $1 },
                               profile: alice.profile("storacha-cli"))
+    }
+
+    /// `login` waits for the link; Ctrl-C while it waits leaves the profile as it was.
+    @Test func interruptedLoginChangesNothing() async throws {
+        let user = try User()
+        defer { user.cleanUp() }
+        let server = try await ServiceProcess.start(data: user.data, autoConfirm: false)
+        defer { server.stop() }
+        let custom: [String: String?] = ["STORACHA_SERVICE_URL": server.url, "STORACHA_SERVICE_DID": server.did.string]
+        _ = try await user.ok(["whoami"], local: false, env: custom)
+        let profile = user.profile("storacha-cli")
+        let before = try Data(contentsOf: profile)
+        let process = Process()
+        process.executableURL = StorachaBinary.binary
+        process.arguments = ["login", "alice@example.com"]
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in user.environment.merging(custom, uniquingKeysWith: { $1 }) { env[k] = v }
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait for the instruction line, then interrupt.
+        let line = try await offPool { () -> String in
+            var text = Data()
+            while !text.contains(UInt8(ascii: "\n")) {
+                let chunk = err.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text.append(chunk)
+            }
+            return String(decoding: text, as: UTF8.self)
+        }
+        #expect(line.contains("please click the link sent to alice@example.com"), "\(line)")
+        #expect(process.isRunning)
+        kill(process.processIdentifier, SIGINT)
+        try await offPool { process.waitUntilExit() }
+        #expect(process.terminationStatus != 0)
+        #expect(try Data(contentsOf: profile) == before)
     }
 
     /// A profile written by the official JS CLI (built from the documented format) is read as is.
