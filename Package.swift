@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Ucanto", targets: ["Ucanto"]),
         .library(name: "LocalService", targets: ["LocalService"]),
         .library(name: "StorachaClient", targets: ["StorachaClient"]),
+        .library(name: "Piece", targets: ["Piece"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -34,6 +35,7 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "IPLD", dependencies: ["Multiformats"]),
+        .target(name: "Piece", dependencies: ["Multiformats", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CAR", dependencies: ["SystemIO", "Multiformats", "IPLD", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UCAN", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
@@ -53,7 +55,7 @@ let package = Package(
         .target(
             name: "StorachaClient",
             dependencies: [
-                "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto",
+                "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "Piece",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -82,6 +84,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        .testTarget(name: "PieceTests", dependencies: ["Piece", "Multiformats", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "StorachaClientTests", dependencies: ["StorachaClient", "UCAN", "Ucanto", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "StorachaCLITests", dependencies: ["StorachaCLI", "UnixFS", "CAR", "Multiformats", "TestSupport"]),
     ]

@@ -12,6 +12,7 @@ struct Storacha: AsyncParsableCommand {
             + "--network local uses the local service with no account and no network.",
         version: "0.1.0",
         subcommands: [
+            UpCommand.self, ListCommand.self, RemoveCommand.self, OpenCommand.self,
             LoginCommand.self, WhoamiCommand.self, AccountCommand.self, SpaceCommand.self, DelegationCommand.self, ProofCommand.self,
             KeyCommand.self, UsageCommand.self, PlanCommand.self, CanCommand.self, ResetCommand.self,
             GetCommand.self, CatCommand.self, CARCommand.self, CIDCommand.self, ServeCommand.self, BenchCommand.self,

@@ -1,6 +1,7 @@
 import Foundation
 import IPLD
 import Multiformats
+import Piece
 import SystemIO
 import UCAN
 import Ucanto
@@ -95,21 +96,52 @@ public struct SpaceSession: Sendable {
         throw ClientError.missingReceipt("blob/accept \(accept.cid)")
     }
 
-    /// Uploads files as `storacha up` does: packs them (see ``Packer``), stores each shard and the
-    /// sharded DAG index, registers the index and the upload. Returns the packing result.
+    /// A shard once the service holds it.
+    public struct StoredShard: Sendable {
+        /// The shard's CID (CAR codec).
+        public let cid: CID
+        /// Its size in bytes.
+        public let size: UInt64
+        /// Its piece CID, when one was offered (shards of 127 bytes or more).
+        public let piece: CID?
+    }
+
+    /// Uploads files as `storacha up` does: packs them (see ``Packer``), stores each shard and offers
+    /// its piece (`filecoin/offer`, unless `pieces` is false), stores and registers the sharded DAG
+    /// index, and registers the upload. `onShard` hears of each stored shard.
     @discardableResult
-    public func upload(_ files: [ImportFile], options: PackOptions = PackOptions()) async throws -> PackResult {
+    public func upload(_ files: [ImportFile], options: PackOptions = PackOptions(), pieces: Bool = true,
+                       onShard: @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         // Packing reads and hashes files synchronously: it runs on the blocking-I/O pool.
         let result = try await BlockingIO.run { try Packer.pack(files, options: options, into: dir) }
-        for shard in result.shards { try await addBlob(.file(shard.url)) }
+        for shard in result.shards {
+            try await addBlob(.file(shard.url))
+            var pieceCID: CID?
+            if pieces && shard.size >= Piece.minimumPayload {
+                let piece = try await Piece.of(file: shard.url)
+                try await offer(content: shard.cid, piece: piece.cid)
+                pieceCID = piece.cid
+            }
+            await onShard(StoredShard(cid: shard.cid, size: shard.size, piece: pieceCID))
+        }
         let index = try result.index.archive()
         try await addBlob(index)
         let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(index))
         _ = try await invoke("space/index/add", ["index": .link(indexCID)]).requireOK("space/index/add")
         _ = try await invoke("upload/add", ["root": .link(result.root), "shards": .list(result.shards.map { .link($0.cid) })]).requireOK("upload/add")
         return result
+    }
+
+    /// `filecoin/offer` of a shard's piece, on the agent's own DID as the JS upload client sends it.
+    public func offer(content shard: CID, piece: CID) async throws {
+        let content = CID(codec: CID.Codec.raw, multihash: shard.multihash)
+        let invocation = try Delegation.invoke(issuer: agent, audience: connection.did,
+                                               capability: Capability(can: "filecoin/offer", with: agent.did.string,
+                                                                      nb: ["content": .link(content), "piece": .link(piece)]),
+                                               expiration: .never)
+        _ = try await connection.invoke(invocation).requireOK("filecoin/offer")
     }
 }

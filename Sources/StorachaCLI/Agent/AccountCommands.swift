@@ -232,6 +232,9 @@ enum ByteText {
         if bytes < 50_000_000 { return String(format: "%.1fMB", b / 1_000_000) }
         return String(format: "%.1fGB", b / 1_000_000_000)
     }
+
+    /// `filesizeMB` of the JS CLI.
+    static func megabytes(_ bytes: UInt64) -> String { String(format: "%.1fMB", Double(bytes) / 1_000_000) }
 }
 
 extension ISO8601DateFormatter {

@@ -1,0 +1,208 @@
+import ArgumentParser
+import Foundation
+import IPLD
+import Multiformats
+import StorachaClient
+import SystemIO
+import UCAN
+import UnixFS
+
+/// `storacha up [paths…]`: store files in the current space.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up", abstract: "Store files in the current space and print their gateway link.",
+        discussion: "Files become the same UnixFS DAG, CAR shards and sharded DAG index as with the official CLI (and `storacha car "
+            + "pack`); each shard is stored with space/blob/add and its piece CID offered with filecoin/offer. With no path, "
+            + "standard input is stored as one file.",
+        aliases: ["upload", "put"])
+
+    @Argument(help: "Files or directories (none: standard input).")
+    var paths: [String] = []
+
+    @OptionGroup var encode: EncodeOptions
+
+    @Option(name: .customLong("shard-size"), help: "Maximum shard size in bytes.")
+    var shardSize: Int = PackOptions.defaultShardSize
+
+    @Flag(name: .customLong("no-dedupe"), help: "Store repeated blocks again.")
+    var noDedupe = false
+
+    @Flag(help: "Print {\"root\": …} as DAG-JSON (with --verbose, one {\"shard\",\"size\",\"piece\"} line per shard first).")
+    var json = false
+
+    @Flag(help: "Print each shard with its size and piece CID.")
+    var verbose = false
+
+    @OptionGroup var options: AgentOptions
+
+    func validate() throws {
+        if shardSize < Packer.minimumShardSize { throw ValidationError("--shard-size must be at least \(Packer.minimumShardSize) bytes") }
+    }
+
+    func run() async throws {
+        try await options.withAgent { agent, _ in
+            let space = try agent.space(nil)
+            var wrap = !encode.noWrap
+            var files: [ImportFile]
+            var stdinCopy: URL?
+            defer { if let stdinCopy { try? FileManager.default.removeItem(at: stdinCopy) } }
+            if paths.isEmpty {
+                let copy = try await UpCommand.copyStandardInput()
+                stdinCopy = copy.url
+                files = [ImportFile(name: "stdin", size: copy.size, content: .file(copy.url))]
+                wrap = false
+            } else {
+                for path in paths where !FileManager.default.fileExists(atPath: path) {
+                    throw CLIError("The path \(URL(fileURLWithPath: path).standardizedFileURL.path) does not exist")
+                }
+                files = try encode.collect(paths)
+                let total = files.reduce(UInt64(0)) { $0 + $1.size }
+                printError("\(files.count) file\(files.count == 1 ? "" : "s") \(ByteText.filesize(Int(clamping: total)))")
+            }
+            var settings = ImportSettings.storacha
+            settings.dedupe = !noDedupe
+            let packing = PackOptions(shardSize: shardSize, wrap: wrap, settings: settings)
+            let (json, verbose) = (self.json, self.verbose)
+            let result = try await agent.session(space: space).upload(files, options: packing) { shard in
+                let piece = shard.piece?.description ?? "none"
+                if verbose { printError("\(shard.cid) \(ByteText.megabytes(shard.size))\n   └── Piece CID: \(piece)") }
+                if json && verbose {
+                    var line: [String: IPLDValue] = ["shard": .link(shard.cid), "size": .integer(IPLDInteger(isNegative: false, magnitude: shard.size))]
+                    if let p = shard.piece { line["piece"] = .link(p) }
+                    print(jsonLine(line))
+                }
+            }
+            printError("🐔 Stored \(files.count) file\(files.count == 1 ? "" : "s")")
+            print(json ? jsonLine(["root": .link(result.root)]) : "🐔 \(agent.network.link(result.root.description))")
+        }
+    }
+
+    /// Standard input, copied to a private temporary file (its size must be known to import it).
+    static func copyStandardInput() async throws -> (url: URL, size: UInt64) {
+        try await BlockingIO.run {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-stdin-\(UUID().uuidString)")
+            guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw CLIError("cannot create a temporary file for standard input in \(url.deletingLastPathComponent().path)")
+            }
+            let out = try FileHandle(forWritingTo: url)
+            defer { try? out.close() }
+            var size: UInt64 = 0
+            while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try out.write(contentsOf: chunk)
+                size += UInt64(chunk.count)
+            }
+            return (url, size)
+        }
+    }
+}
+
+/// `storacha ls`: the uploads in the current space.
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the uploads in the current space.",
+                                                    aliases: ["list"])
+
+    @Flag(help: "One DAG-JSON object per upload ({root, shards, insertedAt, updatedAt}).")
+    var json = false
+
+    @Flag(help: "Also list each upload's shards.")
+    var shards = false
+
+    @OptionGroup var options: AgentOptions
+
+    func run() async throws {
+        try await options.withAgent { agent, _ in
+            let space = try agent.space(nil)
+            var cursor: String?
+            var count = 0
+            repeat {
+                var nb: [String: IPLDValue] = [:]
+                if let cursor { nb["cursor"] = .string(cursor) }
+                let page = try await agent.run("upload/list", with: space.string, nb: nb, nonce: UUID().uuidString)
+                for item in page["results"]?.listValue ?? [] {
+                    guard let root = item["root"]?.linkValue else { continue }
+                    count += 1
+                    let list = shards ? try await ListCommand.shards(of: root, agent: agent, space: space) : []
+                    if json {
+                        var entry = item.mapValue ?? [:]
+                        entry["shards"] = .list(list.map { .link($0) })
+                        print(jsonLine(entry))
+                    } else if shards {
+                        print("\(root)\n└─┬ shards\n" + list.enumerated().map { i, s in
+                            "  \(i == list.count - 1 ? "└──" : "├──") \(s)"
+                        }.joined(separator: "\n"))
+                    } else {
+                        print(root)
+                    }
+                }
+                cursor = page["cursor"]?.stringValue
+                if (page["results"]?.listValue ?? []).isEmpty { cursor = nil }
+            } while cursor != nil
+            if count == 0 && !json {
+                print("🐔 No uploads in space\n🐔 Try out `storacha up <path to files>` to upload some")
+            }
+        }
+    }
+
+    /// Every shard of `root` (`upload/shard/list`, all pages).
+    static func shards(of root: CID, agent: Agent, space: DID) async throws -> [CID] {
+        var out: [CID] = []
+        var cursor: String?
+        repeat {
+            var nb: [String: IPLDValue] = ["root": .link(root)]
+            if let cursor { nb["cursor"] = .string(cursor) }
+            let page = try await agent.run("upload/shard/list", with: space.string, nb: nb, nonce: UUID().uuidString)
+            let results = page["results"]?.listValue?.compactMap(\.linkValue) ?? []
+            out += results
+            cursor = results.isEmpty ? nil : page["cursor"]?.stringValue
+        } while cursor != nil
+        return out
+    }
+}
+
+/// `storacha rm <root>`: remove an upload (and with `--shards` the shards it lists).
+struct RemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Remove an upload from the current space; --shards also removes its shards.")
+
+    @Argument(help: "The upload's root CID.")
+    var root: String
+
+    @Flag(help: "Also remove the shards of the upload (space/blob/remove).")
+    var shards = false
+
+    @OptionGroup var options: AgentOptions
+
+    func run() async throws {
+        try await options.withAgent { agent, _ in
+            guard let cid = try? CID(root.trimmingCharacters(in: .whitespaces)) else { throw CLIError("\(root) is not a CID") }
+            let space = try agent.space(nil)
+            if shards {
+                for shard in try await ListCommand.shards(of: cid, agent: agent, space: space) {
+                    _ = try await agent.run("space/blob/remove", with: space.string, nb: ["digest": .bytes(shard.multihash.bytes)])
+                }
+            }
+            _ = try await agent.run("upload/remove", with: space.string, nb: ["root": .link(cid)])
+        }
+    }
+}
+
+/// `storacha open <cid>`: the gateway link.
+struct OpenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "open", abstract: "Print the gateway link of a CID.")
+
+    @Argument(help: "A CID (optionally with a path).")
+    var cid: String
+
+    @OptionGroup var options: AgentOptions
+
+    func run() async throws {
+        let (root, path) = try GatewayOptions.target(cid)
+        let network: Network
+        if options.networkName == "local" {
+            network = (await LocalNetwork.runningServer(options.localData)) ?? .local(url: "http://127.0.0.1:8787", did: "did:web:localhost")
+        } else {
+            do { network = try Network.fromEnvironment(options.environment) } catch { throw CLIError(error.description) }
+        }
+        print(network.link(path.isEmpty ? root.description : "\(root)/\(path)"))
+    }
+}

@@ -1,0 +1,19 @@
+import Foundation
+import Piece
+import SystemIO
+
+extension Piece {
+    /// The piece of a file's bytes, read in 1 MiB pieces on the blocking-I/O pool.
+    public static func of(file url: URL) async throws -> Piece {
+        try await BlockingIO.run {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            var hasher = PieceHasher()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
+            return hasher.finalize()
+        }
+    }
+
+    /// Shards smaller than this have no piece (guppy skips `filecoin/offer` for them).
+    public static let minimumPayload: UInt64 = 127
+}

@@ -1,0 +1,60 @@
+import Crypto
+import Foundation
+import Multiformats
+import Piece
+import Testing
+import TestSupport
+
+/// The data-segment input generator: 64-byte blocks, each the SHA-512 of the previous 64 bytes.
+func deriveBuffer(_ size: Int) -> [UInt8] {
+    var out = [UInt8]()
+    out.reserveCapacity(size + 64)
+    var previous: [UInt8] = []
+    while out.count < size {
+        let block = Array(SHA512.hash(data: previous))
+        out.append(contentsOf: block)
+        previous = block
+    }
+    return Array(out.prefix(size))
+}
+
+@Suite struct PieceTests {
+    struct Vector { let size: Int; let payload: String; let padded: UInt64; let piece: UInt64; let commP: String }
+
+    static let vectors: [Vector] = {
+        let text = (try? String(contentsOf: sharedVectors.appendingPathComponent("commp/vector.csv"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").dropFirst().compactMap { line in
+            let f = line.split(separator: ",").map(String.init)
+            guard f.count == 5, let size = Int(f[0]), let padded = UInt64(f[2]), let piece = UInt64(f[3]) else { return nil }
+            return Vector(size: size, payload: f[1], padded: padded, piece: piece, commP: f[4])
+        }
+    }()
+
+    /// Every data-segment vector up to 64 MiB, fed in uneven pieces so that the streaming path is tested.
+    @Test func dataSegmentVectors() throws {
+        let cases = PieceTests.vectors.filter { $0.size <= 64 << 20 }
+        #expect(cases.count >= 60)
+        for v in cases {
+            let input = deriveBuffer(v.size)
+            #expect(CID(codec: CID.Codec.raw, multihash: .sha256(input)).description == v.payload, "generator at \(v.size)")
+            var hasher = PieceHasher()
+            var offset = 0
+            var step = 1
+            while offset < input.count {
+                let end = min(input.count, offset + step)
+                hasher.update(input[offset..<end])
+                offset = end
+                step = step * 3 + 7
+            }
+            let piece = hasher.finalize()
+            #expect(piece.pieceSize == v.piece && piece.paddedSize == v.padded, "sizes at \(v.size)")
+            #expect(piece.v1CID.description == v.commP, "commP at \(v.size)")
+        }
+    }
+
+    @Test func theEmptyPieceAndTheV2CID() {
+        let piece = PieceHasher().finalize()
+        #expect(piece.pieceSize == 128 && piece.height == 2 && piece.padding == 127)
+        #expect(piece.cid.description == "bafkzcibcp4bdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy")
+    }
+}
