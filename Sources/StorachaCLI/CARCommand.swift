@@ -14,6 +14,25 @@ struct CARCommand: AsyncParsableCommand {
     )
 }
 
+/// How encoded files are cut into shards (`car pack`, `up`).
+struct ShardingOptions: ParsableArguments {
+    @Option(name: .customLong("shard-size"), help: "Maximum shard size in bytes.")
+    var shardSize: Int = PackOptions.defaultShardSize
+
+    @Flag(name: .customLong("no-dedupe"), help: "Keep repeated blocks (as clients before 1.3.0 did).")
+    var noDedupe = false
+
+    func validate() throws {
+        if shardSize < Packer.minimumShardSize { throw ValidationError("--shard-size must be at least \(Packer.minimumShardSize) bytes") }
+    }
+
+    func packOptions(wrap: Bool) -> PackOptions {
+        var settings = ImportSettings.storacha
+        settings.dedupe = !noDedupe
+        return PackOptions(shardSize: shardSize, wrap: wrap, settings: settings)
+    }
+}
+
 /// Options shared by commands that encode files (`car pack`, `cid`).
 struct EncodeOptions: ParsableArguments {
     @Flag(name: .customLong("no-wrap"), help: "Do not wrap a single file in a directory; its root is the file itself.")
@@ -52,26 +71,19 @@ extension CARCommand {
 
         @OptionGroup var encode: EncodeOptions
 
-        @Option(name: .customLong("shard-size"), help: "Maximum shard size in bytes.")
-        var shardSize: Int = PackOptions.defaultShardSize
-
-        @Flag(name: .customLong("no-dedupe"), help: "Write repeated blocks again (as clients before 1.3.0 did).")
-        var noDedupe = false
+        @OptionGroup var sharding: ShardingOptions
 
         @Flag(help: "Print one JSON line per shard, then the root, like `storacha up --json --verbose`.")
         var json = false
 
         func validate() throws {
             if output != nil && outputDir != nil { throw ValidationError("use either --output or --output-dir, not both") }
-            if shardSize < Packer.minimumShardSize { throw ValidationError("--shard-size must be at least \(Packer.minimumShardSize) bytes") }
         }
 
         func run() async throws {
             try await userFacing {
                 let files = try encode.collect(paths)
-                var settings = ImportSettings.storacha
-                settings.dedupe = !noDedupe
-                let options = PackOptions(shardSize: shardSize, wrap: !encode.noWrap, settings: settings)
+                let options = sharding.packOptions(wrap: !encode.noWrap)
                 let result: PackResult
                 if let output {
                     result = try await packToFile(files, options: options, output: URL(fileURLWithPath: output))

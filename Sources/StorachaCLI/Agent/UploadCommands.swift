@@ -21,11 +21,7 @@ struct UpCommand: AsyncParsableCommand {
 
     @OptionGroup var encode: EncodeOptions
 
-    @Option(name: .customLong("shard-size"), help: "Maximum shard size in bytes.")
-    var shardSize: Int = PackOptions.defaultShardSize
-
-    @Flag(name: .customLong("no-dedupe"), help: "Store repeated blocks again.")
-    var noDedupe = false
+    @OptionGroup var sharding: ShardingOptions
 
     @Flag(help: "Print {\"root\": …} as DAG-JSON (with --verbose, one {\"shard\",\"size\",\"piece\"} line per shard first).")
     var json = false
@@ -34,10 +30,6 @@ struct UpCommand: AsyncParsableCommand {
     var verbose = false
 
     @OptionGroup var options: AgentOptions
-
-    func validate() throws {
-        if shardSize < Packer.minimumShardSize { throw ValidationError("--shard-size must be at least \(Packer.minimumShardSize) bytes") }
-    }
 
     func run() async throws {
         try await options.withAgent { agent, _ in
@@ -59,9 +51,7 @@ struct UpCommand: AsyncParsableCommand {
                 let total = files.reduce(UInt64(0)) { $0 + $1.size }
                 printError("\(files.count) file\(files.count == 1 ? "" : "s") \(ByteText.filesize(Int(clamping: total)))")
             }
-            var settings = ImportSettings.storacha
-            settings.dedupe = !noDedupe
-            let packing = PackOptions(shardSize: shardSize, wrap: wrap, settings: settings)
+            let packing = sharding.packOptions(wrap: wrap)
             let (json, verbose) = (self.json, self.verbose)
             let result = try await agent.session(space: space).upload(files, options: packing) { shard in
                 let piece = shard.piece?.description ?? "none"
