@@ -97,6 +97,11 @@ struct ServiceResponder: HTTPResponder {
             return method == .head ? Response(status: response.status, headers: response.headers) : response
         }
         if gatewayOnly { return text(.notFound, "not found") }
+        if (method == .post && path == "/") || (method == .put && path.hasPrefix("/blob/")), service.injectFault() {
+            // Drain the body first so that the client sees a clean 503 and not a reset connection.
+            for try await _ in request.body {}
+            return text(HTTPResponse.Status(code: service.configuration.faultStatus), "injected fault (--fault-every)")
+        }
         switch (method, path) {
         case (.post, "/"): return await agentMessage(request)
         case (.get, "/"), (.head, "/"):

@@ -19,6 +19,10 @@ public struct ServiceConfiguration: Sendable {
     public var putURLLifetime: Int
     /// Default page size for list capabilities.
     public var defaultPageSize: Int
+    /// Testing: answer every Nth agent message and blob PUT with 503 (nil: never).
+    public var faultEvery: Int?
+    /// Testing: the HTTP status of injected faults.
+    public var faultStatus: Int = 503
 
     /// The default local identity.
     public static let defaultDID: DID = "did:web:localhost"
@@ -34,5 +38,6 @@ public struct ServiceConfiguration: Sendable {
         self.autoConfirm = autoConfirm
         self.putURLLifetime = putURLLifetime
         self.defaultPageSize = defaultPageSize
+        self.faultEvery = nil
     }
 }

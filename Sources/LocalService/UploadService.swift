@@ -20,6 +20,7 @@ public final class UploadService: Sendable {
     let blobLocks = KeyedLock<Data>()
     let logger: Logger
     let base = Locked("http://127.0.0.1")
+    let faultCounter = Locked(0)
 
     /// Opens (creating) the data directory.
     public init(configuration: ServiceConfiguration, logger: Logger = Logger(label: "storacha.local")) throws {
@@ -32,6 +33,12 @@ public final class UploadService: Sendable {
         self.blobs = try BlobStore(root: dir.appendingPathComponent("blobs"))
         self.receipts = ReceiptLog(store: store)
         self.logger = logger
+    }
+
+    /// Whether this upload request is one that `faultEvery` fails.
+    func injectFault() -> Bool {
+        guard let every = configuration.faultEvery, every > 0 else { return false }
+        return faultCounter.update { n in n += 1; return n % every == 0 }
     }
 
     /// The base URL the service is reachable at (used in PUT URLs, blob locations and emails).
@@ -187,6 +194,9 @@ final class Locked<T: Sendable>: @unchecked Sendable {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
     }
+
+    /// Changes the value under the lock and returns what `change` returns.
+    func update<R>(_ change: (inout T) -> R) -> R { lock.withLock { change(&stored) } }
 }
 
 extension UploadService {

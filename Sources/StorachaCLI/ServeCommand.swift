@@ -36,6 +36,13 @@ struct ServeCommand: AsyncParsableCommand {
         @Flag(name: .customLong("auto-confirm"), help: "Confirm login requests at once instead of waiting for the emailed link (for tests).")
         var autoConfirm = false
 
+        @Option(name: .customLong("fault-every"), help: ArgumentHelp("Testing: answer every Nth agent message and blob PUT with 503.",
+                                                                     visibility: .hidden))
+        var faultEvery: Int?
+
+        @Option(name: .customLong("fault-status"), help: ArgumentHelp("Testing: the status of injected faults.", visibility: .hidden))
+        var faultStatus: Int = 503
+
         @Flag(help: "Print {\"url\":…,\"did\":…} as JSON once listening.")
         var json = false
 
@@ -49,7 +56,10 @@ struct ServeCommand: AsyncParsableCommand {
                 let dir = URL(fileURLWithPath: data ?? Local.defaultDataDirectory())
                 var logger = Logger(label: "storacha.local")
                 logger.logLevel = .notice
-                let config = ServiceConfiguration(dataDirectory: dir, host: host, port: port, gatewayPort: gatewayPort, did: try DID(did), autoConfirm: autoConfirm)
+                var config = ServiceConfiguration(dataDirectory: dir, host: host, port: port, gatewayPort: gatewayPort, did: try DID(did),
+                                                  autoConfirm: autoConfirm)
+                config.faultEvery = faultEvery
+                config.faultStatus = faultStatus
                 let running: RunningService
                 do { running = try await LocalServer.start(config, logger: logger) } catch {
                     throw CLIError("cannot start the local service on \(host):\(port): \(error)")

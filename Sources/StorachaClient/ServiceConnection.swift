@@ -18,6 +18,8 @@ public struct ServiceConnection: Sendable {
     public let receiptsURL: String
     /// Request timeout.
     public var timeout: TimeAmount = .seconds(120)
+    /// How agent messages, receipts and blob PUTs are retried.
+    public var retry = RetryPolicy()
 
     /// Connects to `url` whose identity is `did`; receipts are read from `receiptsURL` (default
     /// `<url>/receipt/`).
@@ -73,8 +75,12 @@ public struct ServiceConnection: Sendable {
     /// Sends invocations in one agent message and returns the response message.
     public func send(_ invocations: [Delegation]) async throws -> AgentMessage {
         let body = try AgentMessage.request(invocations).encode()
-        let r = try await request(.POST, "/", headers: ["content-type": AgentMessage.contentType, "accept": AgentMessage.contentType], body: body)
-        guard r.status == 200 else { throw ClientError.http(status: r.status, message: String(decoding: r.body.prefix(4096), as: UTF8.self)) }
+        let headers = ["content-type": AgentMessage.contentType, "accept": AgentMessage.contentType]
+        let r = try await retry.run {
+            let r = try await request(.POST, "/", headers: headers, body: body)
+            guard r.status == 200 else { throw ClientError.http(status: r.status, message: String(decoding: r.body.prefix(4096), as: UTF8.self)) }
+            return r
+        }
         return try AgentMessage.decode(r.body)
     }
 
@@ -87,7 +93,11 @@ public struct ServiceConnection: Sendable {
 
     /// `GET /receipt/<task>`: the receipt, or nil while it is not available.
     public func receipt(for task: CID) async throws -> Receipt? {
-        let r = try await request(.GET, receiptsURL + task.description)
+        let r = try await retry.run {
+            let r = try await request(.GET, receiptsURL + task.description)
+            if r.status >= 500 { throw ClientError.http(status: r.status, message: String(decoding: r.body.prefix(1024), as: UTF8.self)) }
+            return r
+        }
         guard r.status == 200 else { return nil }
         return try AgentMessage.decode(r.body).receipt(for: task)
     }

@@ -45,7 +45,11 @@ public struct SpaceSession: Sendable {
     @discardableResult
     public func addBlob(_ content: BlobContent) async throws -> (digest: Multihash, accept: Receipt) {
         let (digest, size) = try await content.digest()
-        let add = try await invoke("space/blob/add", ["blob": ["digest": .bytes(digest.bytes), "size": .integer(IPLDInteger(size))]])
+        // A fresh nonce: an identical earlier invocation (same second) would replay its old receipt, whose
+        // allocation may ask for bytes the service has received since. A new one is answered from what
+        // the service holds now, so a stored shard is never sent again.
+        let add = try await invoke("space/blob/add", ["blob": ["digest": .bytes(digest.bytes), "size": .integer(IPLDInteger(size))]],
+                                   nonce: UUID().uuidString)
         _ = try add.requireOK("space/blob/add")
         let effects = add.forkedInvocations
         func task(_ can: String) throws -> Delegation {
@@ -68,8 +72,13 @@ public struct SpaceSession: Sendable {
             guard let url = address["url"]?.stringValue, case .map(let hs)? = address["headers"] else { throw ClientError.protocolViolation("malformed allocation address") }
             var headers: [String: String] = [:]
             for (k, v) in hs { headers[k] = v.stringValue }
-            let r = try await connection.request(.PUT, url, headers: headers, streaming: content.body(size: size))
-            guard (200..<300).contains(r.status) else { throw ClientError.http(status: r.status, message: String(decoding: r.body.prefix(1024), as: UTF8.self)) }
+            // A fresh body stream for every attempt.
+            try await connection.retry.run {
+                let r = try await connection.request(.PUT, url, headers: headers, streaming: content.body(size: size))
+                guard (200..<300).contains(r.status) else {
+                    throw ClientError.http(status: r.status, message: String(decoding: r.body.prefix(1024), as: UTF8.self))
+                }
+            }
         }
         if !putDone {
             guard case .map(let keys)? = put.facts.first?["keys"], case .map(let inner)? = keys["keys"], case .bytes(let keyBytes)? = inner.values.first else {
@@ -106,33 +115,52 @@ public struct SpaceSession: Sendable {
         public let piece: CID?
     }
 
-    /// Uploads files as `storacha up` does: packs them (see ``Packer``), stores each shard and offers
-    /// its piece (`filecoin/offer`, unless `pieces` is false), stores and registers the sharded DAG
-    /// index, and registers the upload. `onShard` hears of each stored shard.
+    /// Uploads files as `storacha up` does: packs them (see ``Packer``), stores the shards —
+    /// `concurrency` at a time — and offers each one's piece (`filecoin/offer`, unless `pieces` is
+    /// false), stores and registers the sharded DAG index, and registers the upload. `onShard` hears of
+    /// each stored shard. A shard the service already holds is not sent again (its allocation has no
+    /// address), so running the same upload after an interruption only sends what is missing.
     @discardableResult
-    public func upload(_ files: [ImportFile], options: PackOptions = PackOptions(), pieces: Bool = true,
-                       onShard: @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
+    public func upload(_ files: [ImportFile], options: PackOptions = PackOptions(), pieces: Bool = true, concurrency: Int = 4,
+                       onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         // Packing reads and hashes files synchronously: it runs on the blocking-I/O pool.
         let result = try await BlockingIO.run { try Packer.pack(files, options: options, into: dir) }
-        for shard in result.shards {
-            try await addBlob(.file(shard.url))
-            var pieceCID: CID?
-            if pieces && shard.size >= Piece.minimumPayload {
-                let piece = try await Piece.of(file: shard.url)
-                try await offer(content: shard.cid, piece: piece.cid)
-                pieceCID = piece.cid
-            }
-            await onShard(StoredShard(cid: shard.cid, size: shard.size, piece: pieceCID))
-        }
+        try await store(result.shards, pieces: pieces, concurrency: concurrency, onShard: onShard)
         let index = try result.index.archive()
         try await addBlob(index)
         let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(index))
         _ = try await invoke("space/index/add", ["index": .link(indexCID)]).requireOK("space/index/add")
         _ = try await invoke("upload/add", ["root": .link(result.root), "shards": .list(result.shards.map { .link($0.cid) })]).requireOK("upload/add")
         return result
+    }
+
+    /// Stores shards (blob, then piece offer), at most `concurrency` at once; the first failure cancels
+    /// the rest and is thrown, so a failing shard never ends in a registered upload.
+    func store(_ shards: [ShardInfo], pieces: Bool, concurrency: Int, onShard: @escaping @Sendable (StoredShard) async -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func launch() {
+                let shard = shards[next]
+                next += 1
+                group.addTask {
+                    try await addBlob(.file(shard.url))
+                    var pieceCID: CID?
+                    if pieces && shard.size >= Piece.minimumPayload {
+                        let piece = try await Piece.of(file: shard.url)
+                        try await offer(content: shard.cid, piece: piece.cid)
+                        pieceCID = piece.cid
+                    }
+                    await onShard(StoredShard(cid: shard.cid, size: shard.size, piece: pieceCID))
+                }
+            }
+            while next < shards.count && next < max(1, concurrency) { launch() }
+            while try await group.next() != nil {
+                if next < shards.count { launch() }
+            }
+        }
     }
 
     /// `filecoin/offer` of a shard's piece, on the agent's own DID as the JS upload client sends it.

@@ -40,8 +40,10 @@ struct User {
         let before = try? Data(contentsOf: profile ?? self.profile())
         let r = try await run(args, local: local, env: env)
         #expect(r.status != 0, "\(args) succeeded", sourceLocation: sourceLocation)
+        // Progress lines (`up`) may come first; the error is one line, the last.
         let lines = r.stderr.split(separator: "\n")
-        #expect(lines.count == 1, "\(args): \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(lines.filter { $0.hasPrefix("Error:") }.count == 1 && lines.last?.hasPrefix("Error:") == true, "\(args): \(r.stderr)",
+                sourceLocation: sourceLocation)
         #expect(r.stderr.contains(text), "\(args): \(r.stderr)", sourceLocation: sourceLocation)
         #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Stack"), sourceLocation: sourceLocation)
         #expect((try? Data(contentsOf: profile ?? self.profile())) == before, "\(args) changed the profile", sourceLocation: sourceLocation)

@@ -1,17 +1,24 @@
 import Foundation
+import Multiformats
 import Testing
 import TestSupport
 
 @Suite(.serialized) struct UploadCommandTests {
+    /// A user logged in on a running `serve local` (with `arguments`), with a current space "files".
+    static func loggedIn(arguments: [String] = []) async throws -> (User, ServiceProcess) {
+        let user = try User()
+        let server = try await ServiceProcess.start(data: user.data, arguments: arguments)
+        _ = try await user.ok(["login", "alice@example.com"])
+        _ = try await user.ok(["space", "create", "files", "--no-caution", "--no-recovery"])
+        return (user, server)
+    }
+
     /// `up` of a directory, a file and standard input to a running local service; `ls`, `get` and
     /// `rm --shards`, with roots equal to `storacha cid`.
     @Test func upListGetAndRemove() async throws {
-        let user = try User()
+        let (user, server) = try await UploadCommandTests.loggedIn()
         defer { user.cleanUp() }
-        let server = try await ServiceProcess.start(data: user.data)
         defer { server.stop() }
-        _ = try await user.ok(["login", "alice@example.com"])
-        _ = try await user.ok(["space", "create", "files", "--no-caution", "--no-recovery"])
 
         let dir = user.home.appendingPathComponent("album")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
@@ -65,6 +72,122 @@ import TestSupport
         func final(_ text: String) throws -> Int { ((try json(text)["size"] as? [String: Any])?["final"] as? Int) ?? -1 }
         #expect(try final(after) < final(before))
         #expect(try await user.ok(["open", root]) == "\(server.url)/ipfs/\(root)\n")
+    }
+
+    /// A service that answers every third agent message and PUT with 503 still gets whole uploads; a
+    /// 4xx stops the upload at once with the service's message.
+    @Test func transientFailuresAreRetriedAndClientErrorsAreNot() async throws {
+        let (user, server) = try await UploadCommandTests.loggedIn(arguments: ["--fault-every", "3"])
+        defer { user.cleanUp() }
+        let input = user.home.appendingPathComponent("big.bin")
+        let big = lcg(3_300_000, seed: 9)
+        try big.write(to: input)
+        let out = try await user.ok(["up", "--no-wrap", input.path, "--shard-size", "1100000", "--json"])
+        let root = try await user.ok(["cid", "--no-wrap", input.path], local: false).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(out == "{\"root\":{\"/\":\"\(root)\"}}\n")
+        let copy = user.home.appendingPathComponent("copy.bin")
+        _ = try await user.ok(["get", root, "--gateway", server.url, "-o", copy.path], local: false)
+        #expect(try Data(contentsOf: copy) == big)
+        server.stop()
+
+        let refusing = try await ServiceProcess.start(data: user.data, arguments: ["--fault-every", "1", "--fault-status", "400"])
+        defer { refusing.stop() }
+        let started = Date()
+        try await user.fails(["up", "--no-wrap", input.path], with: "the service answered HTTP 400: injected fault")
+        #expect(Date().timeIntervalSince(started) < 30, "a 4xx must not be retried with backoff")
+    }
+
+    /// `up` killed after its first shards were stored, then run again: the same root, and the shards
+    /// stored before the kill are not sent again (their blob files are the same files).
+    @Test func aKilledUploadResumesWithoutResendingShards() async throws {
+        let (user, server) = try await UploadCommandTests.loggedIn()
+        defer { user.cleanUp() }
+        defer { server.stop() }
+        let input = user.home.appendingPathComponent("big.bin")
+        try lcg(16_000_000, seed: 3).write(to: input)
+        let root = try await user.ok(["cid", "--no-wrap", input.path], local: false).trimmingCharacters(in: .whitespacesAndNewlines)
+        let args = ["up", "--no-wrap", input.path, "--shard-size", "1100000", "--verbose", "--concurrency", "1",
+                    "--network", "local", "--data", user.data.path]
+
+        let process = Process()
+        process.executableURL = StorachaBinary.binary
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in user.environment { env[k] = v }
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Kill -9 once two shards are stored.
+        let firstLog = try await offPool { () -> String in
+            var text = ""
+            while text.components(separatedBy: "Piece CID").count < 3 {
+                let chunk = err.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return text + " [exit \(process.terminationStatus) \(process.terminationReason == .uncaughtSignal ? "signal" : "exit")]"
+        }
+        func blobFiles() throws -> [String: UInt64] {
+            var out: [String: UInt64] = [:]
+            let root = user.data.appendingPathComponent("blobs")
+            for path in (try? FileManager.default.subpathsOfDirectory(atPath: root.path)) ?? [] {
+                let attributes = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path)
+                guard attributes[FileAttributeKey.type] as? FileAttributeType == FileAttributeType.typeRegular, !path.contains(".tmp") else { continue }
+                out[path] = (attributes[FileAttributeKey.systemFileNumber] as? NSNumber)?.uint64Value
+            }
+            return out
+        }
+        let stored = try blobFiles()
+        #expect(stored.count >= 2 && stored.count < 15, "\(stored.count) blobs stored before the kill")
+        #expect(!(try await user.ok(["ls"])).contains(root))
+
+        #expect(try await user.ok(["up", "--no-wrap", input.path, "--shard-size", "1100000"]) == "🐔 \(server.url)/ipfs/\(root)\n")
+        let after = try blobFiles()
+        #expect(after.count > stored.count)
+        for (path, inode) in stored {
+            #expect(after[path] == inode, "\(path) was written again; before: \(stored.keys.sorted()); log: \(firstLog)")
+        }
+        #expect(try await user.ok(["ls"]).contains(root))
+    }
+
+    /// `can blob|index|upload|filecoin`: an upload made by hand, one capability at a time.
+    @Test func canCommandsOneCapabilityEach() async throws {
+        let (user, server) = try await UploadCommandTests.loggedIn()
+        defer { user.cleanUp() }
+        defer { server.stop() }
+        try lcg(5000, seed: 1).write(to: user.home.appendingPathComponent("f.bin"))
+        let packed = try await user.ok(["car", "pack", "f.bin", "--no-wrap", "--output", "f.car", "--index", "f.index", "--json"], local: false)
+            .split(separator: "\n").map { try json(String($0)) }
+        let shard = try #require((packed.first?["shard"] as? [String: Any])?["/"] as? String)
+        let root = try #require((packed.last?["root"] as? [String: Any])?["/"] as? String)
+
+        let added = try await user.run(["can", "blob", "add", user.home.appendingPathComponent("f.car").path])
+        #expect(added.status == 0 && added.stderr.hasPrefix("🐔 Stored zQm") && added.stderr.contains("(bafkrei"), "\(added.stderr)")
+        let blobDigest = String(added.stderr.dropFirst("🐔 Stored ".count).prefix { $0 != " " })
+        _ = try await user.ok(["can", "blob", "add", user.home.appendingPathComponent("f.index").path])
+        #expect(try await user.ok(["can", "blob", "ls"]).contains(blobDigest + " (bafkrei"))
+        #expect(try await user.ok(["can", "blob", "ls", "--json", "--size", "1"]).split(separator: "\n").count == 1)
+        let indexCID = CID.sha256(codec: CID.Codec.car, try Data(contentsOf: user.home.appendingPathComponent("f.index"))).description
+        #expect(try await user.run(["can", "index", "add", indexCID]).stderr == "🐔 Added index \(indexCID)\n")
+        #expect(try await user.run(["can", "upload", "add", root, shard]).stderr == "🐔 Upload added \(root)\n")
+        #expect(try await user.ok(["can", "upload", "ls"]) == "\(root)\n")
+        #expect(try await user.ok(["can", "upload", "ls", "--shards"]).contains("└── \(shard)"))
+        let copy = user.home.appendingPathComponent("copy.bin")
+        _ = try await user.ok(["get", root, "--gateway", server.url, "-o", copy.path], local: false)
+        #expect(try Data(contentsOf: copy) == lcg(5000, seed: 1))
+        _ = try await user.ok(["can", "upload", "rm", root])
+        #expect(try await user.ok(["can", "upload", "ls"]).isEmpty)
+        #expect(try await user.run(["can", "blob", "rm", blobDigest]).stderr == "🐔 Removed \(blobDigest)\n")
+        #expect(!(try await user.ok(["can", "blob", "ls"])).contains(blobDigest))
+        try await user.fails(["can", "blob", "rm", "nope"], with: "is not a base58btc encoded multihash")
+        // A piece offered by `up` is known to filecoin/info.
+        let up = try await user.ok(["up", "--no-wrap", user.home.appendingPathComponent("f.bin").path, "--json", "--verbose"])
+        let piece = try #require((try json(String(up.split(separator: "\n")[0]))["piece"] as? [String: Any])?["/"] as? String)
+        #expect(try await user.ok(["can", "filecoin", "info", piece]).contains("Piece CID: \(piece)"))
     }
 
     @Test func upRefusesBadInputCleanly() async throws {

@@ -12,13 +12,13 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Starts the child (with `--auto-confirm` unless `autoConfirm` is false) and waits, off the
     /// cooperative pool, for the line with its URL.
-    public static func start(data: URL, autoConfirm: Bool = true) async throws -> ServiceProcess {
-        try await offPool { try ServiceProcess(data: data, autoConfirm: autoConfirm) }
+    public static func start(data: URL, autoConfirm: Bool = true, arguments: [String] = []) async throws -> ServiceProcess {
+        try await offPool { try ServiceProcess(data: data, autoConfirm: autoConfirm, arguments: arguments) }
     }
 
-    private init(data: URL, autoConfirm: Bool) throws {
+    private init(data: URL, autoConfirm: Bool, arguments: [String]) throws {
         process.executableURL = StorachaBinary.binary
-        process.arguments = ["serve", "local", "--data", data.path, "--port", "0", "--json"] + (autoConfirm ? ["--auto-confirm"] : [])
+        process.arguments = ["serve", "local", "--data", data.path, "--port", "0", "--json"] + (autoConfirm ? ["--auto-confirm"] : []) + arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -197,10 +197,10 @@ struct UsageCommand: AsyncParsableCommand {
     }
 }
 
-/// `storacha can access claim` (the other `can` subcommands move bytes and come with uploads).
+/// `storacha can …`: one capability at a time (`access claim` here, the others in CanCommands.swift).
 struct CanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "can", abstract: "Invoke capabilities directly.",
-                                                    subcommands: [Access.self])
+                                                    subcommands: [Access.self, Blob.self, Index.self, Upload.self, Filecoin.self])
 
     struct Access: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "access", abstract: "access/* capabilities.",

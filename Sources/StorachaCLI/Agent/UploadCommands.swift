@@ -29,6 +29,17 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Print each shard with its size and piece CID.")
     var verbose = false
 
+    @Option(help: "Shards stored at once.")
+    var concurrency: Int = 4
+
+    @Option(help: "Attempts per request on network errors and 5xx answers (with exponential backoff); 4xx are not retried.")
+    var retries: Int = 6
+
+    func validate() throws {
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be 1…64") }
+        guard (1...100).contains(retries) else { throw ValidationError("--retries must be 1…100") }
+    }
+
     @OptionGroup var options: AgentOptions
 
     func run() async throws {
@@ -53,7 +64,8 @@ struct UpCommand: AsyncParsableCommand {
             }
             let packing = sharding.packOptions(wrap: wrap)
             let (json, verbose) = (self.json, self.verbose)
-            let result = try await agent.session(space: space).upload(files, options: packing) { shard in
+            let session = agent.session(space: space, retry: RetryPolicy(attempts: retries))
+            let result = try await session.upload(files, options: packing, concurrency: concurrency) { shard in
                 let piece = shard.piece?.description ?? "none"
                 if verbose { printError("\(shard.cid) \(ByteText.megabytes(shard.size))\n   └── Piece CID: \(piece)") }
                 if json && verbose {
@@ -112,17 +124,7 @@ struct ListCommand: AsyncParsableCommand {
                     guard let root = item["root"]?.linkValue else { continue }
                     count += 1
                     let list = shards ? try await ListCommand.shards(of: root, agent: agent, space: space) : []
-                    if json {
-                        var entry = item.mapValue ?? [:]
-                        entry["shards"] = .list(list.map { .link($0) })
-                        print(jsonLine(entry))
-                    } else if shards {
-                        print("\(root)\n└─┬ shards\n" + list.enumerated().map { i, s in
-                            "  \(i == list.count - 1 ? "└──" : "├──") \(s)"
-                        }.joined(separator: "\n"))
-                    } else {
-                        print(root)
-                    }
+                    print(ListCommand.line(item, root: root, shards: list, json: json, tree: shards))
                 }
                 cursor = page["cursor"]?.stringValue
                 if (page["results"]?.listValue ?? []).isEmpty { cursor = nil }
@@ -131,6 +133,18 @@ struct ListCommand: AsyncParsableCommand {
                 print("🐔 No uploads in space\n🐔 Try out `storacha up <path to files>` to upload some")
             }
         }
+    }
+
+    /// One upload as the JS CLI prints it: DAG-JSON `{…item, shards}`, a tree with its shards, or the root.
+    static func line(_ item: IPLDValue, root: CID, shards: [CID], json: Bool, tree: Bool) -> String {
+        if json {
+            var entry = item.mapValue ?? [:]
+            entry["shards"] = .list(shards.map { .link($0) })
+            return jsonLine(entry)
+        }
+        guard tree else { return root.description }
+        return "\(root)\n└─┬ shards\n" + shards.enumerated().map { i, s in "  \(i == shards.count - 1 ? "└──" : "├──") \(s)" }
+            .joined(separator: "\n")
     }
 
     /// Every shard of `root` (`upload/shard/list`, all pages).

@@ -146,10 +146,12 @@ public struct Agent: Sendable {
     }
 
     /// A session on `space` for the upload flows, with this agent's proofs for it.
-    public func session(space: DID) -> SpaceSession {
+    public func session(space: DID, retry: RetryPolicy = RetryPolicy()) -> SpaceSession {
         let caps = ["space/blob/add", "space/index/add", "filecoin/offer", "upload/add", "upload/list", "space/blob/list"]
         var seen = Set<CID>()
         let chain = caps.flatMap { self.proofs(can: $0, with: space.string) }.filter { seen.insert($0.cid).inserted }
+        var connection = self.connection
+        connection.retry = retry
         return SpaceSession(connection: connection, agent: signer, space: space, proofs: chain)
     }
 }
