@@ -113,6 +113,10 @@ public struct SpaceSession: Sendable {
         public let size: UInt64
         /// Its piece CID, when one was offered (shards of 127 bytes or more).
         public let piece: CID?
+        /// How many shards the upload has.
+        public let shardCount: Int
+        /// Their total size.
+        public let totalBytes: UInt64
     }
 
     /// Uploads files as `storacha up` does: packs them (see ``Packer``), stores the shards —
@@ -128,6 +132,23 @@ public struct SpaceSession: Sendable {
         defer { try? FileManager.default.removeItem(at: dir) }
         // Packing reads and hashes files synchronously: it runs on the blocking-I/O pool.
         let result = try await BlockingIO.run { try Packer.pack(files, options: options, into: dir) }
+        return try await register(result, pieces: pieces, concurrency: concurrency, onShard: onShard)
+    }
+
+    /// Uploads the DAG of an existing CAR file, re-sharded (`storacha up --car`); the root is the
+    /// CAR's first header root.
+    @discardableResult
+    public func upload(car: URL, options: PackOptions = PackOptions(), pieces: Bool = true, concurrency: Int = 4,
+                       onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try await BlockingIO.run { try Packer.repack(car: car, options: options, into: dir) }
+        return try await register(result, pieces: pieces, concurrency: concurrency, onShard: onShard)
+    }
+
+    /// Stores packed shards, then the index, and registers the upload.
+    func register(_ result: PackResult, pieces: Bool, concurrency: Int, onShard: @escaping @Sendable (StoredShard) async -> Void) async throws -> PackResult {
         try await store(result.shards, pieces: pieces, concurrency: concurrency, onShard: onShard)
         let index = try result.index.archive()
         try await addBlob(index)
@@ -140,6 +161,7 @@ public struct SpaceSession: Sendable {
     /// Stores shards (blob, then piece offer), at most `concurrency` at once; the first failure cancels
     /// the rest and is thrown, so a failing shard never ends in a registered upload.
     func store(_ shards: [ShardInfo], pieces: Bool, concurrency: Int, onShard: @escaping @Sendable (StoredShard) async -> Void) async throws {
+        let totalBytes = shards.reduce(UInt64(0)) { $0 + $1.size }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
             func launch() {
@@ -153,7 +175,7 @@ public struct SpaceSession: Sendable {
                         try await offer(content: shard.cid, piece: piece.cid)
                         pieceCID = piece.cid
                     }
-                    await onShard(StoredShard(cid: shard.cid, size: shard.size, piece: pieceCID))
+                    await onShard(StoredShard(cid: shard.cid, size: shard.size, piece: pieceCID, shardCount: shards.count, totalBytes: totalBytes))
                 }
             }
             while next < shards.count && next < max(1, concurrency) { launch() }

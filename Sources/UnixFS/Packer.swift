@@ -69,6 +69,29 @@ public enum Packer {
         }
     }
 
+    /// Re-shards the blocks of an existing CAR (`storacha up --car`, the JS `uploadCAR`): the root is
+    /// the CAR header's first root; every block is verified against its CID while it is read.
+    public static func repack(car url: URL, options: PackOptions = PackOptions(), into directory: URL) throws -> PackResult {
+        guard options.shardSize >= minimumShardSize else {
+            throw UnixFSError.invalidPath("shard size must be at least \(minimumShardSize) bytes")
+        }
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value ?? UInt64.max
+        var reader = try CARReader(source: FileByteSource(handle: handle))
+        guard let root = reader.header.roots.first else { throw UnixFSError.invalidPath("\(url.path) has no root in its CAR header") }
+        let writer = CARShardWriter(directory: directory, shardSize: size < UInt64(options.shardSize) ? nil : options.shardSize)
+        let sink: BlockSink = options.settings.dedupe ? DeduplicatingSink(writer) : writer
+        do {
+            while let next = try reader.next() { try sink.put(next.block) }
+            let shards = try writer.finish(root: root)
+            return PackResult(root: root, shards: shards, index: ShardedDAGIndex(content: root, shards: shards))
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
     /// Computes only the root CID, writing nothing.
     public static func rootCID(_ files: [ImportFile], options: PackOptions = PackOptions()) throws -> CID {
         try encode(files, options: options, sink: DiscardingSink()).cid

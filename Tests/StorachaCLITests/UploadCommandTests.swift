@@ -47,6 +47,13 @@ import TestSupport
         let bigRoot = try await user.ok(["cid", "--no-wrap", dir.appendingPathComponent("sub/big.bin").path], local: false)
         #expect(piped.stdout == "{\"root\":{\"/\":\"\(bigRoot.trimmingCharacters(in: .whitespacesAndNewlines))\"}}\n")
 
+        // A CAR of the directory, re-sharded: the same root, the CAR's header root.
+        let carFile = user.home.appendingPathComponent("album.car")
+        _ = try await user.ok(["car", "pack", dir.path, "--output", carFile.path], local: false)
+        #expect(try await user.ok(["up", "--car", carFile.path, "--shard-size", "1100000", "--json"]) == "{\"root\":{\"/\":\"\(root)\"}}\n")
+        try await user.fails(["up", "--car", carFile.path, carFile.path], with: "multiple CAR files not supported")
+        try await user.fails(["up", "--car", file.path], with: "rror")
+
         // ls shows all three, with shards on request.
         let listed = try await user.ok(["ls"])
         for r in [root, fileRoot] { #expect(listed.contains(r + "\n")) }

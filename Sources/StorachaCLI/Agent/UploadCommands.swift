@@ -1,4 +1,5 @@
 import ArgumentParser
+import CAR
 import Foundation
 import IPLD
 import Multiformats
@@ -29,6 +30,9 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Print each shard with its size and piece CID.")
     var verbose = false
 
+    @Flag(name: [.customShort("c"), .long], help: "Upload the DAG of a CAR file (its first root), re-sharded.")
+    var car = false
+
     @Option(help: "Shards stored at once.")
     var concurrency: Int = 4
 
@@ -46,18 +50,20 @@ struct UpCommand: AsyncParsableCommand {
         try await options.withAgent { agent, _ in
             let space = try agent.space(nil)
             var wrap = !encode.noWrap
-            var files: [ImportFile]
+            var files: [ImportFile] = []
             var stdinCopy: URL?
             defer { if let stdinCopy { try? FileManager.default.removeItem(at: stdinCopy) } }
-            if paths.isEmpty {
+            for path in paths where !FileManager.default.fileExists(atPath: path) {
+                throw CLIError("The path \(URL(fileURLWithPath: path).standardizedFileURL.path) does not exist")
+            }
+            if car {
+                guard paths.count <= 1 else { throw CLIError("multiple CAR files not supported") }
+            } else if paths.isEmpty {
                 let copy = try await UpCommand.copyStandardInput()
                 stdinCopy = copy.url
                 files = [ImportFile(name: "stdin", size: copy.size, content: .file(copy.url))]
                 wrap = false
             } else {
-                for path in paths where !FileManager.default.fileExists(atPath: path) {
-                    throw CLIError("The path \(URL(fileURLWithPath: path).standardizedFileURL.path) does not exist")
-                }
                 files = try encode.collect(paths)
                 let total = files.reduce(UInt64(0)) { $0 + $1.size }
                 printError("\(files.count) file\(files.count == 1 ? "" : "s") \(ByteText.filesize(Int(clamping: total)))")
@@ -65,16 +71,34 @@ struct UpCommand: AsyncParsableCommand {
             let packing = sharding.packOptions(wrap: wrap)
             let (json, verbose) = (self.json, self.verbose)
             let session = agent.session(space: space, retry: RetryPolicy(attempts: retries))
-            let result = try await session.upload(files, options: packing, concurrency: concurrency) { shard in
+            let progress = ProgressLine(enabled: Platform.isTerminal(2))
+            let report: @Sendable (SpaceSession.StoredShard) async -> Void = { shard in
                 let piece = shard.piece?.description ?? "none"
-                if verbose { printError("\(shard.cid) \(ByteText.megabytes(shard.size))\n   └── Piece CID: \(piece)") }
+                if verbose { await progress.print("\(shard.cid) \(ByteText.megabytes(shard.size))\n   └── Piece CID: \(piece)") }
                 if json && verbose {
                     var line: [String: IPLDValue] = ["shard": .link(shard.cid), "size": .integer(IPLDInteger(isNegative: false, magnitude: shard.size))]
                     if let p = shard.piece { line["piece"] = .link(p) }
                     print(jsonLine(line))
                 }
+                await progress.advance(shard)
             }
-            printError("🐔 Stored \(files.count) file\(files.count == 1 ? "" : "s")")
+            let result: PackResult
+            if car {
+                let input: URL
+                if let path = paths.first { input = URL(fileURLWithPath: path) } else {
+                    let copy = try await UpCommand.copyStandardInput()
+                    stdinCopy = copy.url
+                    input = copy.url
+                }
+                do { result = try await session.upload(car: input, options: packing, concurrency: concurrency, onShard: report) } catch let e as CARError {
+                    throw CLIError("\(paths.first ?? "standard input") is not a readable CAR file: \(e)")
+                }
+            } else {
+                result = try await session.upload(files, options: packing, concurrency: concurrency, onShard: report)
+            }
+            await progress.finish()
+            let count = car ? 1 : files.count
+            printError("🐔 Stored \(count) file\(count == 1 ? "" : "s")")
             print(json ? jsonLine(["root": .link(result.root)]) : "🐔 \(agent.network.link(result.root.description))")
         }
     }
