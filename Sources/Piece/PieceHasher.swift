@@ -4,14 +4,15 @@ import Multiformats
 /// The Filecoin piece commitment (CommP) of a byte stream, computed as the bytes arrive: the payload
 /// is zero-padded, fr32-padded (254 data bits in every 32-byte node) and hashed into a binary
 /// SHA-256 tree whose nodes are truncated to 254 bits (`sha2-256-trunc254-padded`). Memory is one
-/// pending node per tree level, whatever the size.
+/// pending node per tree level, whatever the size; no allocation happens per node.
 public struct PieceHasher: Sendable {
     /// Bytes of payload taken so far.
     public private(set) var count: UInt64 = 0
-    /// Payload bytes waiting for a full 127-byte fr32 quad.
-    private var pending: [UInt8] = []
+    /// Payload bytes waiting for a full 127-byte fr32 quad (`pendingCount` of them are valid).
+    private var pending = [UInt8](repeating: 0, count: PieceHasher.quadInput)
+    private var pendingCount = 0
     /// A left node waiting for its right sibling, per level.
-    private var levels: [[UInt8]?] = []
+    private var levels: [Node?] = []
     /// Leaves (32-byte nodes) added.
     private var leaves: UInt64 = 0
 
@@ -19,110 +20,126 @@ public struct PieceHasher: Sendable {
     static let quadInput = 127
 
     /// A fresh hasher.
-    public init() {
-        pending.reserveCapacity(PieceHasher.quadInput)
-    }
+    public init() {}
 
     /// Takes more payload.
-    public mutating func update(_ bytes: some Collection<UInt8>) {
-        count += UInt64(bytes.count)
-        var rest = bytes[...]
-        if !pending.isEmpty {
-            let take = min(PieceHasher.quadInput - pending.count, rest.count)
-            pending.append(contentsOf: rest.prefix(take))
-            rest = rest.dropFirst(take)
-            guard pending.count == PieceHasher.quadInput else { return }
-            let quad = pending
-            pending.removeAll(keepingCapacity: true)
-            addQuad(quad[...])
-        }
-        var quad = [UInt8](repeating: 0, count: PieceHasher.quadInput)
-        while rest.count >= PieceHasher.quadInput {
-            var i = 0
-            for b in rest.prefix(PieceHasher.quadInput) { quad[i] = b; i += 1 }
-            addQuad(quad[...])
-            rest = rest.dropFirst(PieceHasher.quadInput)
-        }
-        pending.append(contentsOf: rest)
+    public mutating func update(_ bytes: some Sequence<UInt8>) {
+        if let done: Void = bytes.withContiguousStorageIfAvailable({ update(buffer: UnsafeRawBufferPointer($0)) }) { return done }
+        let array = Array(bytes)
+        array.withUnsafeBytes { update(buffer: $0) }
     }
 
-    /// The piece: its root, sizes and CIDs. The hasher may be used again after `reset`.
+    /// Takes more payload from raw memory.
+    public mutating func update(buffer: UnsafeRawBufferPointer) {
+        count += UInt64(buffer.count)
+        var offset = 0
+        if pendingCount > 0 {
+            let take = min(PieceHasher.quadInput - pendingCount, buffer.count)
+            for i in 0..<take { pending[pendingCount + i] = buffer[i] }
+            pendingCount += take
+            offset = take
+            guard pendingCount == PieceHasher.quadInput else { return }
+            let quad = pending
+            quad.withUnsafeBytes { addQuad($0) }
+            pendingCount = 0
+        }
+        while buffer.count - offset >= PieceHasher.quadInput {
+            addQuad(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + PieceHasher.quadInput)]))
+            offset += PieceHasher.quadInput
+        }
+        for i in offset..<buffer.count { pending[pendingCount] = buffer[i]; pendingCount += 1 }
+    }
+
+    /// The piece: its root, sizes and CIDs.
     public func finalize() -> Piece {
         var copy = self
-        if !copy.pending.isEmpty {
+        if copy.pendingCount > 0 {
             var quad = copy.pending
-            quad.append(contentsOf: [UInt8](repeating: 0, count: PieceHasher.quadInput - quad.count))
-            copy.pending = []
-            copy.addQuad(quad[...])
+            for i in copy.pendingCount..<PieceHasher.quadInput { quad[i] = 0 }
+            quad.withUnsafeBytes { copy.addQuad($0) }
+            copy.pendingCount = 0
         }
         let size = Piece.pieceSize(payload: count)
         let height = size.trailingZeroBitCount - 5
-        return Piece(root: copy.root(height: height), payloadSize: count, pieceSize: size, height: UInt8(height))
+        return Piece(root: copy.root(height: height).bytes, payloadSize: count, pieceSize: size, height: UInt8(height))
     }
 
-    private mutating func addQuad(_ quad: ArraySlice<UInt8>) {
-        let out = Fr32.pad(quad)
-        for n in 0..<4 { addLeaf(Array(out[(n * 32)..<(n * 32 + 32)])) }
+    private mutating func addQuad(_ quad: UnsafeRawBufferPointer) {
+        let nodes = Fr32.pad(quad)
+        addLeaf(nodes.0)
+        addLeaf(nodes.1)
+        addLeaf(nodes.2)
+        addLeaf(nodes.3)
     }
 
-    private mutating func addLeaf(_ leaf: [UInt8]) {
+    private mutating func addLeaf(_ leaf: Node) {
         leaves += 1
         var carry = leaf
         var level = 0
         while level < levels.count, let left = levels[level] {
-            carry = PieceHasher.node(left, carry)
+            carry = Node.hash(left, carry)
             levels[level] = nil
             level += 1
         }
         if level == levels.count { levels.append(carry) } else { levels[level] = carry }
     }
 
-    private func root(height: Int) -> [UInt8] {
-        if leaves == 0 { return PieceHasher.zeroNodes[height] }
-        var acc: [UInt8]?
+    private func root(height: Int) -> Node {
+        if leaves == 0 { return Node.zeros[height] }
+        var acc: Node?
         for k in 0..<height {
             let left = k < levels.count ? levels[k] : nil
             if let left {
-                acc = PieceHasher.node(left, acc ?? PieceHasher.zeroNodes[k])
+                acc = Node.hash(left, acc ?? Node.zeros[k])
             } else if let a = acc {
-                acc = PieceHasher.node(a, PieceHasher.zeroNodes[k])
+                acc = Node.hash(a, Node.zeros[k])
             }
         }
         if height < levels.count, let full = levels[height] { return full }
-        return acc ?? PieceHasher.zeroNodes[height]
+        return acc ?? Node.zeros[height]
     }
+}
+
+/// One 32-byte tree node, kept inline (no heap allocation).
+struct Node: Sendable {
+    var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    var bytes: [UInt8] { withUnsafeBytes(of: storage) { Array($0) } }
 
     /// `sha256(left ‖ right)` with the two top bits of the last byte cleared.
-    static func node(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
-        var h = SHA256()
-        h.update(data: left)
-        h.update(data: right)
-        var out = Array(h.finalize())
-        out[31] &= 0x3f
+    static func hash(_ left: Node, _ right: Node) -> Node {
+        var pair = (left.storage, right.storage)
+        let digest = withUnsafeBytes(of: &pair) { SHA256.hash(data: $0) }
+        var out = Node()
+        withUnsafeMutableBytes(of: &out.storage) { target in
+            digest.withUnsafeBytes { target.copyMemory(from: $0) }
+            target[31] &= 0x3f
+        }
         return out
     }
 
     /// Roots of all-zero subtrees by height (height 0 = one zero node), up to 2^64-byte pieces.
-    static let zeroNodes: [[UInt8]] = {
-        var nodes = [[UInt8](repeating: 0, count: 32)]
-        for _ in 0..<60 { nodes.append(node(nodes[nodes.count - 1], nodes[nodes.count - 1])) }
+    static let zeros: [Node] = {
+        var nodes = [Node()]
+        for _ in 0..<60 { nodes.append(hash(nodes[nodes.count - 1], nodes[nodes.count - 1])) }
         return nodes
     }()
 }
 
 /// fr32 padding: 127 bytes of payload become four 32-byte nodes whose two top bits are zero.
 enum Fr32 {
-    static func pad(_ q: ArraySlice<UInt8>) -> [UInt8] {
-        let s = Array(q)
-        var out = [UInt8](repeating: 0, count: 128)
-        for i in 0..<32 { out[i] = s[i] }
-        out[31] &= 0x3f
-        for i in 32..<64 { out[i] = s[i] << 2 | s[i - 1] >> 6 }
-        out[63] &= 0x3f
-        for i in 64..<96 { out[i] = s[i] << 4 | s[i - 1] >> 4 }
-        out[95] &= 0x3f
-        for i in 96..<127 { out[i] = s[i] << 6 | s[i - 1] >> 2 }
-        out[127] = s[126] >> 2
+    static func pad(_ s: UnsafeRawBufferPointer) -> (Node, Node, Node, Node) {
+        var out = (Node(), Node(), Node(), Node())
+        withUnsafeMutableBytes(of: &out) { o in
+            for i in 0..<32 { o[i] = s[i] }
+            o[31] &= 0x3f
+            for i in 32..<64 { o[i] = s[i] << 2 | s[i - 1] >> 6 }
+            o[63] &= 0x3f
+            for i in 64..<96 { o[i] = s[i] << 4 | s[i - 1] >> 4 }
+            o[95] &= 0x3f
+            for i in 96..<127 { o[i] = s[i] << 6 | s[i - 1] >> 2 }
+            o[127] = s[126] >> 2
+        }
         return out
     }
 }

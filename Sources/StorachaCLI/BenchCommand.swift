@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure performance on this machine (see docs/PERFORMANCE.md).",
-        subcommands: [PackBench.self, UCANBench.self, ServiceBench.self],
+        subcommands: [PackBench.self, PieceBench.self, UCANBench.self, ServiceBench.self],
         defaultSubcommand: PackBench.self
     )
 }
@@ -96,7 +96,12 @@ struct PackBench: AsyncParsableCommand {
     }
 
     /// Single-core SHA-256 throughput in MB/s over 1 MiB buffers.
-    func measureSHA256(bytes: Int) -> Double {
+    func measureSHA256(bytes: Int) -> Double { BenchCommand.sha256Throughput(bytes: bytes) }
+}
+
+extension BenchCommand {
+    /// Single-core SHA-256 throughput in MB/s over 1 MiB messages, best of three.
+    static func sha256Throughput(bytes: Int) -> Double {
         let buffer = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
         var best = Double.infinity
         for _ in 0..<3 {

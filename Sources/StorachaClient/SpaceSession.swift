@@ -117,6 +117,8 @@ public struct SpaceSession: Sendable {
         public let shardCount: Int
         /// Their total size.
         public let totalBytes: UInt64
+        /// `true` when the journal showed it stored already (nothing was sent).
+        public let resumed: Bool
     }
 
     /// Uploads files as `storacha up` does: packs them (see ``Packer``), stores the shards —
@@ -126,30 +128,31 @@ public struct SpaceSession: Sendable {
     /// address), so running the same upload after an interruption only sends what is missing.
     @discardableResult
     public func upload(_ files: [ImportFile], options: PackOptions = PackOptions(), pieces: Bool = true, concurrency: Int = 4,
-                       onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
+                       journal: UploadJournal? = nil, onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         // Packing reads and hashes files synchronously: it runs on the blocking-I/O pool.
         let result = try await BlockingIO.run { try Packer.pack(files, options: options, into: dir) }
-        return try await register(result, pieces: pieces, concurrency: concurrency, onShard: onShard)
+        return try await register(result, pieces: pieces, concurrency: concurrency, journal: journal, onShard: onShard)
     }
 
     /// Uploads the DAG of an existing CAR file, re-sharded (`storacha up --car`); the root is the
     /// CAR's first header root.
     @discardableResult
     public func upload(car: URL, options: PackOptions = PackOptions(), pieces: Bool = true, concurrency: Int = 4,
-                       onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
+                       journal: UploadJournal? = nil, onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let result = try await BlockingIO.run { try Packer.repack(car: car, options: options, into: dir) }
-        return try await register(result, pieces: pieces, concurrency: concurrency, onShard: onShard)
+        return try await register(result, pieces: pieces, concurrency: concurrency, journal: journal, onShard: onShard)
     }
 
     /// Stores packed shards, then the index, and registers the upload.
-    func register(_ result: PackResult, pieces: Bool, concurrency: Int, onShard: @escaping @Sendable (StoredShard) async -> Void) async throws -> PackResult {
-        try await store(result.shards, pieces: pieces, concurrency: concurrency, onShard: onShard)
+    func register(_ result: PackResult, pieces: Bool, concurrency: Int, journal: UploadJournal?,
+                  onShard: @escaping @Sendable (StoredShard) async -> Void) async throws -> PackResult {
+        try await store(result.shards, pieces: pieces, concurrency: concurrency, journal: journal, onShard: onShard)
         let index = try result.index.archive()
         try await addBlob(index)
         let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(index))
@@ -160,7 +163,8 @@ public struct SpaceSession: Sendable {
 
     /// Stores shards (blob, then piece offer), at most `concurrency` at once; the first failure cancels
     /// the rest and is thrown, so a failing shard never ends in a registered upload.
-    func store(_ shards: [ShardInfo], pieces: Bool, concurrency: Int, onShard: @escaping @Sendable (StoredShard) async -> Void) async throws {
+    func store(_ shards: [ShardInfo], pieces: Bool, concurrency: Int, journal: UploadJournal?,
+               onShard: @escaping @Sendable (StoredShard) async -> Void) async throws {
         let totalBytes = shards.reduce(UInt64(0)) { $0 + $1.size }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
@@ -168,6 +172,12 @@ public struct SpaceSession: Sendable {
                 let shard = shards[next]
                 next += 1
                 group.addTask {
+                    if let known = journal?.entry(shard.cid), known.size == shard.size, known.piece != nil || !pieces || shard.size < Piece.minimumPayload,
+                       try await holds(shard) {
+                        await onShard(StoredShard(cid: shard.cid, size: shard.size, piece: known.piece, shardCount: shards.count,
+                                                  totalBytes: totalBytes, resumed: true))
+                        return
+                    }
                     try await addBlob(.file(shard.url))
                     var pieceCID: CID?
                     if pieces && shard.size >= Piece.minimumPayload {
@@ -175,7 +185,9 @@ public struct SpaceSession: Sendable {
                         try await offer(content: shard.cid, piece: piece.cid)
                         pieceCID = piece.cid
                     }
-                    await onShard(StoredShard(cid: shard.cid, size: shard.size, piece: pieceCID, shardCount: shards.count, totalBytes: totalBytes))
+                    try journal?.record(UploadJournal.Entry(shard: shard.cid, size: shard.size, piece: pieceCID))
+                    await onShard(StoredShard(cid: shard.cid, size: shard.size, piece: pieceCID, shardCount: shards.count,
+                                              totalBytes: totalBytes, resumed: false))
                 }
             }
             while next < shards.count && next < max(1, concurrency) { launch() }
@@ -183,6 +195,13 @@ public struct SpaceSession: Sendable {
                 if next < shards.count { launch() }
             }
         }
+    }
+
+    /// Whether the space still holds `shard` (`space/blob/get/0/1`, with a nonce so the answer is fresh).
+    func holds(_ shard: ShardInfo) async throws -> Bool {
+        let receipt = try await invoke("space/blob/get/0/1", ["digest": .bytes(shard.cid.multihash.bytes)], nonce: UUID().uuidString)
+        guard case .ok(let ok) = receipt.out else { return false }
+        return ok["blob"]?["size"]?.intValue.map { UInt64($0) == shard.size } ?? false
     }
 
     /// `filecoin/offer` of a shard's piece, on the agent's own DID as the JS upload client sends it.

@@ -12,7 +12,7 @@ struct User {
     init() throws {
         home = try makeTempDir()
         data = home.appendingPathComponent("local-data")
-        environment = ["HOME": home.path, "XDG_CONFIG_HOME": nil, "STORACHA_PRINCIPAL": nil, "STORACHA_STORE_NAME": nil,
+        environment = ["HOME": home.path, "XDG_CONFIG_HOME": nil, "XDG_DATA_HOME": nil, "STORACHA_PRINCIPAL": nil, "STORACHA_STORE_NAME": nil,
                        "STORACHA_SERVICE_URL": nil, "STORACHA_SERVICE_DID": nil, "STORACHA_NETWORK": nil, "STORACHA_LOCAL_DATA": nil]
     }
 

@@ -71,10 +71,15 @@ struct UpCommand: AsyncParsableCommand {
             let packing = sharding.packOptions(wrap: wrap)
             let (json, verbose) = (self.json, self.verbose)
             let session = agent.session(space: space, retry: RetryPolicy(attempts: retries))
+            let journal = try UploadJournal(directory: UploadJournal.defaultDirectory(options.environment), service: agent.network.serviceDID,
+                                            space: space)
             let progress = ProgressLine(enabled: Platform.isTerminal(2))
             let report: @Sendable (SpaceSession.StoredShard) async -> Void = { shard in
                 let piece = shard.piece?.description ?? "none"
-                if verbose { await progress.print("\(shard.cid) \(ByteText.megabytes(shard.size))\n   └── Piece CID: \(piece)") }
+                if verbose {
+                    let note = shard.resumed ? " (already stored)" : ""
+                    await progress.print("\(shard.cid) \(ByteText.megabytes(shard.size))\(note)\n   └── Piece CID: \(piece)")
+                }
                 if json && verbose {
                     var line: [String: IPLDValue] = ["shard": .link(shard.cid), "size": .integer(IPLDInteger(isNegative: false, magnitude: shard.size))]
                     if let p = shard.piece { line["piece"] = .link(p) }
@@ -90,11 +95,12 @@ struct UpCommand: AsyncParsableCommand {
                     stdinCopy = copy.url
                     input = copy.url
                 }
-                do { result = try await session.upload(car: input, options: packing, concurrency: concurrency, onShard: report) } catch let e as CARError {
+                do { result = try await session.upload(car: input, options: packing, concurrency: concurrency, journal: journal,
+                                                       onShard: report) } catch let e as CARError {
                     throw CLIError("\(paths.first ?? "standard input") is not a readable CAR file: \(e)")
                 }
             } else {
-                result = try await session.upload(files, options: packing, concurrency: concurrency, onShard: report)
+                result = try await session.upload(files, options: packing, concurrency: concurrency, journal: journal, onShard: report)
             }
             await progress.finish()
             let count = car ? 1 : files.count

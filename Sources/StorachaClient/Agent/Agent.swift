@@ -147,7 +147,7 @@ public struct Agent: Sendable {
 
     /// A session on `space` for the upload flows, with this agent's proofs for it.
     public func session(space: DID, retry: RetryPolicy = RetryPolicy()) -> SpaceSession {
-        let caps = ["space/blob/add", "space/index/add", "filecoin/offer", "upload/add", "upload/list", "space/blob/list"]
+        let caps = ["space/blob/add", "space/index/add", "filecoin/offer", "upload/add", "upload/list", "space/blob/list", "space/blob/get/0/1"]
         var seen = Set<CID>()
         let chain = caps.flatMap { self.proofs(can: $0, with: space.string) }.filter { seen.insert($0.cid).inserted }
         var connection = self.connection

@@ -9,7 +9,7 @@ extension Piece {
             let handle = try FileHandle(forReadingFrom: url)
             defer { try? handle.close() }
             var hasher = PieceHasher()
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { hasher.update(buffer: $0) } }
             return hasher.finalize()
         }
     }
