@@ -3,6 +3,8 @@ import Foundation
 import GRDB
 import IPLD
 import Multiformats
+import Piece
+import SystemIO
 import UCAN
 import Ucanto
 
@@ -245,6 +247,14 @@ extension UploadService {
     func filecoinOffer(_ r: Request) async throws -> HandlerResult {
         let content = try r.nb.link("content")
         let piece = try r.nb.link("piece")
+        // Stricter than production (which checks pieces later, in the deal pipeline): when the content's
+        // bytes are here, the offered piece must be theirs, so that a client computing it wrongly fails at once.
+        if let url = blobs.size(of: content.multihash) != nil ? blobs.url(for: content.multihash) : nil {
+            let actual = try await BlockingIO.run { try Piece.computed(fromFileAt: url) }
+            guard actual.cid == piece else {
+                throw Failure(name: "InvalidPiece", message: "piece \(piece) is not the piece of \(content) (\(actual.cid))")
+            }
+        }
         let c = content.description
         let p = piece.description
         let now = r.now

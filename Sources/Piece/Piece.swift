@@ -1,3 +1,4 @@
+import Foundation
 import Multiformats
 
 /// A Filecoin piece: the CommP root of a payload with its sizes, and its CIDs.
@@ -37,5 +38,16 @@ public struct Piece: Sendable, Hashable {
         let quads = (payload + 126) / 127
         let needed = max(128, quads * 128)
         return needed <= 1 << 63 ? (needed.nonzeroBitCount == 1 ? needed : 1 << (64 - (needed - 1).leadingZeroBitCount)) : 1 << 63
+    }
+}
+
+extension Piece {
+    /// The piece of a file's bytes, read in 1 MiB pieces (blocking: call it off the cooperative pool).
+    public static func computed(fromFileAt url: URL) throws -> Piece {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = PieceHasher()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { hasher.update(buffer: $0) } }
+        return hasher.finalize()
     }
 }

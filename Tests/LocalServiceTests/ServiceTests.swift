@@ -229,5 +229,12 @@ import UnixFS
         #expect(try await world.client.invoke(offer).out.okValue?["piece"]?.linkValue == piece)
         let info = try await world.invoke("filecoin/info", ["piece": .link(piece)])
         #expect(info.out.okValue?["piece"]?.linkValue == piece)
+        // When the content is stored here, a piece that is not its piece is refused.
+        let stored = lcg(1000, seed: 4)
+        try await world.addBlob(stored)
+        let wrong = try Delegation.invoke(issuer: world.agent, audience: world.client.did,
+                                          capability: Capability(can: "filecoin/offer", with: world.agent.did.string,
+                                                                 nb: ["content": .link(CID.sha256(codec: 0x55, stored)), "piece": .link(piece)]))
+        #expect(try await world.client.invoke(wrong).out.errorName == "InvalidPiece")
     }
 }

@@ -5,13 +5,7 @@ import SystemIO
 extension Piece {
     /// The piece of a file's bytes, read in 1 MiB pieces on the blocking-I/O pool.
     public static func of(file url: URL) async throws -> Piece {
-        try await BlockingIO.run {
-            let handle = try FileHandle(forReadingFrom: url)
-            defer { try? handle.close() }
-            var hasher = PieceHasher()
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { hasher.update(buffer: $0) } }
-            return hasher.finalize()
-        }
+        try await BlockingIO.run { try Piece.computed(fromFileAt: url) }
     }
 
     /// Shards smaller than this have no piece (guppy skips `filecoin/offer` for them).
