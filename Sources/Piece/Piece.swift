@@ -42,12 +42,62 @@ public struct Piece: Sendable, Hashable {
 }
 
 extension Piece {
+    /// Payload bytes per parallel part: 127 × 2^18 (33 MB), a whole subtree of height 20.
+    static let partHeight = 20
+
     /// The piece of a file's bytes, read in 1 MiB pieces (blocking: call it off the cooperative pool).
-    public static func computed(fromFileAt url: URL) throws -> Piece {
+    /// Files larger than one part are hashed as independent subtrees on `threads` threads, whose roots
+    /// are then combined: the same tree, computed in parallel.
+    public static func computed(fromFileAt url: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> Piece {
+        try computed(fromFileAt: url, threads: threads, partHeight: partHeight)
+    }
+
+    static func computed(fromFileAt url: URL, threads: Int, partHeight: Int) throws -> Piece {
+        let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value ?? 0
+        let part = UInt64(127) << UInt64(partHeight - 2)
+        let parts = Int((size + part - 1) / part)
+        guard parts > 1, threads > 1 else { return try hashRange(url, from: 0, count: size).finalize() }
+        // One iteration per part; Dispatch runs as many at once as there are cores.
+        let results = PartResults(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { index in
+            do {
+                let start = UInt64(index) * part
+                results.set(index, try hashRange(url, from: start, count: min(part, size - start)).subtreeRoot(height: partHeight))
+            } catch {
+                results.fail(error)
+            }
+        }
+        let roots = try results.roots()
+        return PieceHasher.combine(roots, height: partHeight, count: size)
+    }
+
+    /// Subtree roots gathered from parallel work.
+    final class PartResults: @unchecked Sendable {
+        private let lock = NSLock()
+        private var nodes: [Node?]
+        private var failure: Error?
+
+        init(count: Int) { nodes = [Node?](repeating: nil, count: count) }
+        func set(_ index: Int, _ node: Node) { lock.withLock { nodes[index] = node } }
+        func fail(_ error: Error) { lock.withLock { failure = failure ?? error } }
+        func roots() throws -> [Node] {
+            try lock.withLock {
+                if let failure { throw failure }
+                return nodes.compactMap { $0 }
+            }
+        }
+    }
+
+    static func hashRange(_ url: URL, from start: UInt64, count: UInt64) throws -> PieceHasher {
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
+        try handle.seek(toOffset: start)
         var hasher = PieceHasher()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { hasher.update(buffer: $0) } }
-        return hasher.finalize()
+        var left = count
+        while left > 0, let chunk = try handle.read(upToCount: Int(min(left, 1 << 20))), !chunk.isEmpty {
+            chunk.withUnsafeBytes { hasher.update(buffer: $0) }
+            left -= UInt64(chunk.count)
+        }
+        return hasher
     }
 }

@@ -64,6 +64,26 @@ public struct PieceHasher: Sendable {
         return Piece(root: copy.root(height: height).bytes, payloadSize: count, pieceSize: size, height: UInt8(height))
     }
 
+    /// The root of this payload's tree lifted to `height` (the payload must fit in a subtree of
+    /// that height): the right side of the subtree is zeros.
+    func subtreeRoot(height: Int) -> Node {
+        let piece = finalize()
+        var node = Node(bytes: piece.root)
+        for level in Int(piece.height)..<height { node = Node.hash(node, Node.zeros[level]) }
+        return node
+    }
+
+    /// The piece of `count` payload bytes whose consecutive subtrees of height `height` have the
+    /// given roots (all full but the last, which is lifted with ``subtreeRoot(height:)``).
+    static func combine(_ roots: [Node], height: Int, count: UInt64) -> Piece {
+        var top = PieceHasher()
+        for root in roots { top.addLeaf(root) }
+        let size = Piece.pieceSize(payload: count)
+        let total = size.trailingZeroBitCount - 5
+        let node = top.root(height: total - height, zeroOffset: height)
+        return Piece(root: node.bytes, payloadSize: count, pieceSize: size, height: UInt8(total))
+    }
+
     private mutating func addQuad(_ quad: UnsafeRawBufferPointer) {
         let nodes = Fr32.pad(quad)
         addLeaf(nodes.0)
@@ -84,19 +104,19 @@ public struct PieceHasher: Sendable {
         if level == levels.count { levels.append(carry) } else { levels[level] = carry }
     }
 
-    private func root(height: Int) -> Node {
-        if leaves == 0 { return Node.zeros[height] }
+    private func root(height: Int, zeroOffset z: Int = 0) -> Node {
+        if leaves == 0 { return Node.zeros[height + z] }
         var acc: Node?
         for k in 0..<height {
             let left = k < levels.count ? levels[k] : nil
             if let left {
-                acc = Node.hash(left, acc ?? Node.zeros[k])
+                acc = Node.hash(left, acc ?? Node.zeros[k + z])
             } else if let a = acc {
-                acc = Node.hash(a, Node.zeros[k])
+                acc = Node.hash(a, Node.zeros[k + z])
             }
         }
         if height < levels.count, let full = levels[height] { return full }
-        return acc ?? Node.zeros[height]
+        return acc ?? Node.zeros[height + z]
     }
 }
 
@@ -105,6 +125,12 @@ struct Node: Sendable {
     var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
     var bytes: [UInt8] { withUnsafeBytes(of: storage) { Array($0) } }
+
+    init() {}
+
+    init(bytes: [UInt8]) {
+        withUnsafeMutableBytes(of: &storage) { target in bytes.withUnsafeBytes { target.copyMemory(from: $0) } }
+    }
 
     /// `sha256(left ‖ right)` with the two top bits of the last byte cleared.
     static func hash(_ left: Node, _ right: Node) -> Node {

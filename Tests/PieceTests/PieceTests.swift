@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Multiformats
-import Piece
+@testable import Piece
 import Testing
 import TestSupport
 
@@ -56,5 +56,26 @@ func deriveBuffer(_ size: Int) -> [UInt8] {
         let piece = PieceHasher().finalize()
         #expect(piece.pieceSize == 128 && piece.height == 2 && piece.padding == 127)
         #expect(piece.cid.description == "bafkzcibcp4bdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy")
+    }
+
+    /// Hashing a file as parallel subtrees gives the same piece as one stream, whatever the size.
+    @Test func parallelSubtreesEqualOneStream() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("piece-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (size, partHeight) in [(0, 4), (1, 4), (508, 4), (509, 4), (1016, 4), (5000, 4), (65_000, 5), (130_048, 10), (400_000, 8)] {
+            let data = deriveBuffer(size)
+            let url = dir.appendingPathComponent("\(size)")
+            try Data(data).write(to: url)
+            var hasher = PieceHasher()
+            hasher.update(data)
+            let expected = hasher.finalize()
+            let parallel = try Piece.computed(fromFileAt: url, threads: 4, partHeight: partHeight)
+            #expect(parallel == expected, "size \(size), part height \(partHeight)")
+        }
+        let v = try #require(PieceTests.vectors.last)
+        let url = dir.appendingPathComponent("vector")
+        try Data(deriveBuffer(v.size)).write(to: url)
+        #expect(try Piece.computed(fromFileAt: url, threads: 2, partHeight: 12).v1CID.description == v.commP)
     }
 }
