@@ -46,11 +46,15 @@ public enum BlobContent: Sendable {
     case data(Data)
     /// A file on disk, streamed.
     case file(URL)
+    /// A file whose SHA-256 and size are already known (a shard the packer just wrote and hashed), so
+    /// it is read once, for the PUT; the service checks the bytes against the digest anyway.
+    case hashedFile(URL, digest: Multihash, size: UInt64)
 
     /// The SHA-256 multihash and size, computed by streaming (on the blocking-I/O pool for a file).
     func digest() async throws -> (digest: Multihash, size: UInt64) {
         switch self {
         case .data(let d): return (Multihash.sha256(d), UInt64(d.count))
+        case .hashedFile(_, let digest, let size): return (digest, size)
         case .file(let url):
             return try await BlockingIO.run {
                 let handle = try FileHandle(forReadingFrom: url)
@@ -70,7 +74,7 @@ public enum BlobContent: Sendable {
     func body(size: UInt64) -> HTTPClientRequest.Body {
         switch self {
         case .data(let d): return .bytes(ByteBuffer(bytes: d))
-        case .file(let url): return .stream(FileChunks(url: url), length: .known(Int64(clamping: size)))
+        case .file(let url), .hashedFile(let url, _, _): return .stream(FileChunks(url: url), length: .known(Int64(clamping: size)))
         }
     }
 }

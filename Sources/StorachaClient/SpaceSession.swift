@@ -178,7 +178,7 @@ public struct SpaceSession: Sendable {
                                                   totalBytes: totalBytes, resumed: true))
                         return
                     }
-                    try await addBlob(.file(shard.url))
+                    try await addBlob(.hashedFile(shard.url, digest: shard.cid.multihash, size: shard.size))
                     var pieceCID: CID?
                     if pieces && shard.size >= Piece.minimumPayload {
                         let piece = try await Piece.of(file: shard.url)
