@@ -47,7 +47,7 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var options: AgentOptions
 
     func run() async throws {
-        try await options.withAgent { agent, _ in
+        try await options.withAgent { agent, context in
             let space = try agent.space(nil)
             var wrap = !encode.noWrap
             var files: [ImportFile] = []
@@ -105,7 +105,11 @@ struct UpCommand: AsyncParsableCommand {
             await progress.finish()
             let count = car ? 1 : files.count
             printError("🐔 Stored \(count) file\(count == 1 ? "" : "s")")
-            print(json ? jsonLine(["root": .link(result.root)]) : "🐔 \(agent.network.link(result.root.description))")
+            // A service that ran inside this command is gone once it ends: point at `serve local`'s default port.
+            let inProcess = context.local?.running != nil
+            let link = inProcess ? "http://127.0.0.1:8787/ipfs/\(result.root)" : agent.network.link(result.root.description)
+            if inProcess && !json { printError("(run `storacha serve local --data \(options.localData.path)` to serve it there)") }
+            print(json ? jsonLine(["root": .link(result.root)]) : "🐔 \(link)")
         }
     }
 
