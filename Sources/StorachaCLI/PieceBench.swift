@@ -63,7 +63,8 @@ struct PieceBench: AsyncParsableCommand {
         }
         let parallelRate = Double(size) / 1e6 / bestParallel
         if json {
-            print(#"{"size":\#(size),"pieceMBps":\#(Int(rate)),"pieceParallelMBps":\#(Int(parallelRate)),"sha256MBps":\#(Int(sha)),"piece":"\#(cid)"}"#)
+            print(#"{"size":\#(size),"pieceMBps":\#(Int(rate)),"pieceParallelMBps":\#(Int(parallelRate)),"#
+                  + #""sha256MBps":\#(Int(sha)),"piece":"\#(cid)"}"#)
         } else {
             print("piece CID     \(size) bytes: \(String(format: "%.0f", rate)) MB/s (\(cid))")
             print("piece CID     from a file, \(ProcessInfo.processInfo.activeProcessorCount) cores: \(String(format: "%.0f", parallelRate)) MB/s "

@@ -81,7 +81,8 @@ extension CanCommand {
 
             func run() async throws {
                 try await options.withAgent { agent, _ in
-                    guard digest.hasPrefix("z"), let decoded = try? Multibase.decode(digest), let multihash = try? Multihash(bytes: decoded.bytes) else {
+                    guard digest.hasPrefix("z"), let decoded = try? Multibase.decode(digest),
+                          let multihash = try? Multihash(bytes: decoded.bytes) else {
                         throw CLIError("\"\(digest)\" is not a base58btc encoded multihash")
                     }
                     _ = try await agent.run("space/blob/remove", with: try agent.space(nil).string, nb: ["digest": .bytes(multihash.bytes)])
@@ -229,7 +230,8 @@ extension CanCommand {
                     } else {
                         print("\n    Piece CID: \(cid)\n    Deals: " + deals.map { deal in
                             "\n      Aggregate: \(deal["aggregate"]?.linkValue?.description ?? "")\n       Provider: "
-                                + "\(deal["provider"]?.stringValue ?? "")\n        Deal ID: \(deal["aux"]?["dataSource"]?["dealID"]?.intValue ?? 0)\n    "
+                                + "\(deal["provider"]?.stringValue ?? "")\n        Deal ID: "
+                                + "\(deal["aux"]?["dataSource"]?["dealID"]?.intValue ?? 0)\n    "
                         }.joined())
                     }
                 }

@@ -81,7 +81,8 @@ struct UpCommand: AsyncParsableCommand {
                     await progress.print("\(shard.cid) \(ByteText.megabytes(shard.size))\(note)\n   └── Piece CID: \(piece)")
                 }
                 if json && verbose {
-                    var line: [String: IPLDValue] = ["shard": .link(shard.cid), "size": .integer(IPLDInteger(isNegative: false, magnitude: shard.size))]
+                    var line: [String: IPLDValue] = ["shard": .link(shard.cid),
+                                                     "size": .integer(IPLDInteger(isNegative: false, magnitude: shard.size))]
                     if let p = shard.piece { line["piece"] = .link(p) }
                     print(jsonLine(line))
                 }
