@@ -94,6 +94,16 @@ public enum DAGJSON {
         return v
     }
 
+    /// Reads the JSON string literal whose opening quote is at `offset` in `bytes`, with the DAG-JSON
+    /// rules (strict escapes, surrogate pairs, valid UTF-8, no control characters); returns the string
+    /// and the offset just after its closing quote. Other JSON readers share it.
+    public static func string(in bytes: [UInt8], at offset: Int) throws(DAGJSONError) -> (String, Int) {
+        var parser = Parser(bytes: bytes)
+        parser.offset = offset
+        let s = try parser.string()
+        return (s, parser.offset)
+    }
+
     struct Parser {
         let bytes: [UInt8]
         var offset = 0

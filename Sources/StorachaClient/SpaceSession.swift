@@ -128,7 +128,8 @@ public struct SpaceSession: Sendable {
     /// address), so running the same upload after an interruption only sends what is missing.
     @discardableResult
     public func upload(_ files: [ImportFile], options: PackOptions = PackOptions(), pieces: Bool = true, concurrency: Int = 4,
-                       journal: UploadJournal? = nil, onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
+                       journal: UploadJournal? = nil,
+                       onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -141,7 +142,8 @@ public struct SpaceSession: Sendable {
     /// CAR's first header root.
     @discardableResult
     public func upload(car: URL, options: PackOptions = PackOptions(), pieces: Bool = true, concurrency: Int = 4,
-                       journal: UploadJournal? = nil, onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
+                       journal: UploadJournal? = nil,
+                       onShard: @escaping @Sendable (StoredShard) async -> Void = { _ in }) async throws -> PackResult {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -172,8 +174,8 @@ public struct SpaceSession: Sendable {
                 let shard = shards[next]
                 next += 1
                 group.addTask {
-                    if let known = journal?.entry(shard.cid), known.size == shard.size, known.piece != nil || !pieces || shard.size < Piece.minimumPayload,
-                       try await holds(shard) {
+                    let needsPiece = pieces && shard.size >= Piece.minimumPayload
+                    if let known = journal?.entry(shard.cid), known.size == shard.size, known.piece != nil || !needsPiece, try await holds(shard) {
                         await onShard(StoredShard(cid: shard.cid, size: shard.size, piece: known.piece, shardCount: shards.count,
                                                   totalBytes: totalBytes, resumed: true))
                         return

@@ -25,12 +25,14 @@ func runCLI(_ args: [String], in directory: URL) async throws -> StorachaBinary.
         #expect(get.status == 0, "\(get.stderr)")
         #expect(try Data(contentsOf: work.appendingPathComponent("copy/dir/big.bin")) == big)
         #expect(try Data(contentsOf: work.appendingPathComponent("copy/dir/note.txt")) == Data("note".utf8))
-        let cat = try await runCLI(["cat", "/ipfs/\(result.root)/dir/big.bin", "--gateway", world.running.url, "--range", "1048570-1048589"], in: work)
+        let cat = try await runCLI(["cat", "/ipfs/\(result.root)/dir/big.bin", "--gateway", world.running.url, "--range", "1048570-1048589"],
+                                   in: work)
         #expect(cat.status == 0 && cat.stdoutData == big[1_048_570...1_048_589])
         let whole = try await runCLI(["cat", "\(result.root)/dir/note.txt", "--gateway", world.running.url], in: work)
         #expect(whole.stdoutData == Data("note".utf8))
         // Unknown content and an existing output are clean errors.
-        let missing = try await runCLI(["get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", "--gateway", world.running.url], in: work)
+        let unknown = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+        let missing = try await runCLI(["get", unknown, "--gateway", world.running.url], in: work)
         #expect(missing.status != 0 && missing.stderr.contains("404"))
         let again = try await runCLI(["get", result.root.description, "--gateway", world.running.url, "-o", "copy"], in: work)
         #expect(again.status != 0 && again.stderr.contains("already exists"))

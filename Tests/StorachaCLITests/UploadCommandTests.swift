@@ -143,7 +143,8 @@ import TestSupport
             let root = user.data.appendingPathComponent("blobs")
             for path in (try? FileManager.default.subpathsOfDirectory(atPath: root.path)) ?? [] {
                 let attributes = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path)
-                guard attributes[FileAttributeKey.type] as? FileAttributeType == FileAttributeType.typeRegular, !path.contains(".tmp") else { continue }
+                let regular = attributes[FileAttributeKey.type] as? FileAttributeType == FileAttributeType.typeRegular
+                guard regular, !path.contains(".tmp") else { continue }
                 out[path] = (attributes[FileAttributeKey.systemFileNumber] as? NSNumber)?.uint64Value
             }
             return out

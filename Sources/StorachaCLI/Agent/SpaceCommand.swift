@@ -45,7 +45,8 @@ struct SpaceCommand: AsyncParsableCommand {
         var noGatewayAuthorization = false
 
         @Option(name: .customLong("authorize-gateway-services"),
-                help: ArgumentHelp("Gateways to authorize instead of the default, as JSON [{\"id\":\"did:…\",\"serviceEndpoint\":\"https://…\"}].",
+                help: ArgumentHelp("Gateways to authorize instead of the default, as JSON "
+                                   + "[{\"id\":\"did:…\",\"serviceEndpoint\":\"https://…\"}].",
                                    valueName: "json"))
         var authorizeGatewayServices: String?
 

@@ -1,4 +1,5 @@
 import Foundation
+import IPLD
 
 /// Why JSON text could not be read, and where.
 public struct JSONParseError: Error, CustomStringConvertible, Sendable {
@@ -111,52 +112,14 @@ struct JSONParser {
         return .double(d)
     }
 
+    /// A string literal, decoded by the DAG-JSON reader's rules.
     mutating func string() throws(JSONParseError) -> String {
-        i += 1
-        var out: [UInt8] = []
-        while i < bytes.count {
-            let c = bytes[i]
-            i += 1
-            switch c {
-            case UInt8(ascii: "\""):
-                guard let s = String(validating: out, as: UTF8.self) else { throw fail("string is not UTF-8") }
-                return s
-            case UInt8(ascii: "\\"):
-                guard i < bytes.count else { throw fail("unterminated escape") }
-                let e = bytes[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0c)
-                case UInt8(ascii: "n"): out.append(0x0a)
-                case UInt8(ascii: "r"): out.append(0x0d)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar), i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
-                        i += 2
-                        let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw fail("invalid surrogate pair") }
-                        scalar = 0x10000 + (scalar - 0xD800) << 10 + (low - 0xDC00)
-                    }
-                    // Lone surrogates (which JavaScript allows) become U+FFFD.
-                    out.append(contentsOf: String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8)
-                default: throw fail("invalid escape")
-                }
-            default:
-                guard c >= 0x20 else { throw fail("control character in string") }
-                out.append(c)
-            }
+        do {
+            let (s, end) = try DAGJSON.string(in: bytes, at: i)
+            i = end
+            return s
+        } catch {
+            throw fail("\(error)")
         }
-        throw fail("unterminated string")
-    }
-
-    mutating func hex4() throws(JSONParseError) -> UInt32 {
-        guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else {
-            throw fail("invalid \\u escape")
-        }
-        i += 4
-        return v
     }
 }
