@@ -35,7 +35,8 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "IPLD", dependencies: ["Multiformats"]),
-        .target(name: "Piece", dependencies: ["Multiformats", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CPieceTree"),
+        .target(name: "Piece", dependencies: ["Multiformats", "CPieceTree"]),
         .target(name: "CAR", dependencies: ["SystemIO", "Multiformats", "IPLD", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UCAN", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),

@@ -1,23 +1,29 @@
-import Crypto
 import Multiformats
 
 /// The Filecoin piece commitment (CommP) of a byte stream, computed as the bytes arrive: the payload
 /// is zero-padded, fr32-padded (254 data bits in every 32-byte node) and hashed into a binary
-/// SHA-256 tree whose nodes are truncated to 254 bits (`sha2-256-trunc254-padded`). Memory is one
-/// pending node per tree level, whatever the size; no allocation happens per node.
+/// SHA-256 tree whose nodes are truncated to 254 bits (`sha2-256-trunc254-padded`).
+///
+/// Leaves are gathered in a batch of 4,096 (128 KiB), which is reduced level by level in place to one
+/// node of height 12; above that, one pending node per level. Memory is the same whatever the size.
 public struct PieceHasher: Sendable {
     /// Bytes of payload taken so far.
     public private(set) var count: UInt64 = 0
     /// Payload bytes waiting for a full 127-byte fr32 quad (`pendingCount` of them are valid).
     private var pending = [UInt8](repeating: 0, count: PieceHasher.quadInput)
     private var pendingCount = 0
+    /// Padded leaves not yet reduced (`batchLeaves` of them).
+    private var batch = [UInt8](repeating: 0, count: 32 << PieceHasher.batchHeight)
+    private var batchLeaves = 0
     /// A left node waiting for its right sibling, per level.
     private var levels: [Node?] = []
-    /// Leaves (32-byte nodes) added.
+    /// Leaves (32-byte nodes) added to `levels`.
     private var leaves: UInt64 = 0
 
     /// Bytes of payload in one fr32 quad (four 32-byte nodes).
     static let quadInput = 127
+    /// The height of the subtree one full batch reduces to.
+    static let batchHeight = 12
 
     /// A fresh hasher.
     public init() {}
@@ -35,19 +41,30 @@ public struct PieceHasher: Sendable {
         var offset = 0
         if pendingCount > 0 {
             let take = min(PieceHasher.quadInput - pendingCount, buffer.count)
-            for i in 0..<take { pending[pendingCount + i] = buffer[i] }
+            let at = pendingCount
+            pending.withUnsafeMutableBytes { target in
+                UnsafeMutableRawBufferPointer(rebasing: target[at..<(at + take)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<take]))
+            }
             pendingCount += take
             offset = take
             guard pendingCount == PieceHasher.quadInput else { return }
             let quad = pending
-            quad.withUnsafeBytes { addQuad($0) }
+            quad.withUnsafeBytes { addQuads($0, quads: 1) }
             pendingCount = 0
         }
-        while buffer.count - offset >= PieceHasher.quadInput {
-            addQuad(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + PieceHasher.quadInput)]))
-            offset += PieceHasher.quadInput
+        let quads = (buffer.count - offset) / PieceHasher.quadInput
+        if quads > 0 {
+            addQuads(UnsafeRawBufferPointer(rebasing: buffer[offset...]), quads: quads)
+            offset += quads * PieceHasher.quadInput
         }
-        for i in offset..<buffer.count { pending[pendingCount] = buffer[i]; pendingCount += 1 }
+        let rest = buffer.count - offset
+        if rest > 0 {
+            let from = offset
+            pending.withUnsafeMutableBytes { target in
+                UnsafeMutableRawBufferPointer(rebasing: target[0..<rest]).copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[from...]))
+            }
+            pendingCount = rest
+        }
     }
 
     /// The piece: its root, sizes and CIDs.
@@ -56,8 +73,12 @@ public struct PieceHasher: Sendable {
         if copy.pendingCount > 0 {
             var quad = copy.pending
             for i in copy.pendingCount..<PieceHasher.quadInput { quad[i] = 0 }
-            quad.withUnsafeBytes { copy.addQuad($0) }
+            quad.withUnsafeBytes { copy.addQuads($0, quads: 1) }
             copy.pendingCount = 0
+        }
+        let rest = copy.batch
+        rest.withUnsafeBytes { leaves in
+            for i in 0..<copy.batchLeaves { copy.add(Node(UnsafeRawBufferPointer(rebasing: leaves[(32 * i)...])), level: 0) }
         }
         let size = Piece.pieceSize(payload: count)
         let height = size.trailingZeroBitCount - 5
@@ -77,25 +98,48 @@ public struct PieceHasher: Sendable {
     /// given roots (all full but the last, which is lifted with ``subtreeRoot(height:)``).
     static func combine(_ roots: [Node], height: Int, count: UInt64) -> Piece {
         var top = PieceHasher()
-        for root in roots { top.addLeaf(root) }
+        for root in roots { top.add(root, level: 0) }
         let size = Piece.pieceSize(payload: count)
         let total = size.trailingZeroBitCount - 5
         let node = top.root(height: total - height, zeroOffset: height)
         return Piece(root: node.bytes, payloadSize: count, pieceSize: size, height: UInt8(total))
     }
 
-    private mutating func addQuad(_ quad: UnsafeRawBufferPointer) {
-        let nodes = Fr32.pad(quad)
-        addLeaf(nodes.0)
-        addLeaf(nodes.1)
-        addLeaf(nodes.2)
-        addLeaf(nodes.3)
+    /// fr32-pads whole quads into the batch, reducing it each time it fills.
+    private mutating func addQuads(_ input: UnsafeRawBufferPointer, quads: Int) {
+        let capacity = 1 << PieceHasher.batchHeight
+        var done = 0
+        while done < quads {
+            let take = min(quads - done, (capacity - batchLeaves) / 4)
+            let source = UnsafeRawBufferPointer(rebasing: input[(done * PieceHasher.quadInput)...])
+            let at = batchLeaves
+            batch.withUnsafeMutableBytes { Fr32.pad(source, into: UnsafeMutableRawBufferPointer(rebasing: $0[(32 * at)...]), quads: take) }
+            batchLeaves += 4 * take
+            done += take
+            if batchLeaves == capacity { reduceBatch() }
+        }
     }
 
-    private mutating func addLeaf(_ leaf: Node) {
-        leaves += 1
-        var carry = leaf
-        var level = 0
+    /// Reduces a full batch in place to its subtree root, which joins the tree at the batch height.
+    private mutating func reduceBatch() {
+        let root: Node = batch.withUnsafeMutableBytes { nodes in
+            var width = 1 << PieceHasher.batchHeight
+            while width > 1 {
+                width /= 2
+                NodeHash.pairs(UnsafeRawBufferPointer(nodes), into: nodes, count: width)
+            }
+            return Node(UnsafeRawBufferPointer(nodes))
+        }
+        batchLeaves = 0
+        add(root, level: PieceHasher.batchHeight)
+    }
+
+    /// Adds a node whose subtree holds `2^level` leaves; every level below it must be empty.
+    private mutating func add(_ node: Node, level start: Int) {
+        leaves += 1 << UInt64(start)
+        while levels.count < start { levels.append(nil) }
+        var carry = node
+        var level = start
         while level < levels.count, let left = levels[level] {
             carry = Node.hash(left, carry)
             levels[level] = nil
@@ -117,55 +161,5 @@ public struct PieceHasher: Sendable {
         }
         if height < levels.count, let full = levels[height] { return full }
         return acc ?? Node.zeros[height + z]
-    }
-}
-
-/// One 32-byte tree node, kept inline (no heap allocation).
-struct Node: Sendable {
-    var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-
-    var bytes: [UInt8] { withUnsafeBytes(of: storage) { Array($0) } }
-
-    init() {}
-
-    init(bytes: [UInt8]) {
-        withUnsafeMutableBytes(of: &storage) { target in bytes.withUnsafeBytes { target.copyMemory(from: $0) } }
-    }
-
-    /// `sha256(left ‖ right)` with the two top bits of the last byte cleared.
-    static func hash(_ left: Node, _ right: Node) -> Node {
-        var pair = (left.storage, right.storage)
-        let digest = withUnsafeBytes(of: &pair) { SHA256.hash(data: $0) }
-        var out = Node()
-        withUnsafeMutableBytes(of: &out.storage) { target in
-            digest.withUnsafeBytes { target.copyMemory(from: $0) }
-            target[31] &= 0x3f
-        }
-        return out
-    }
-
-    /// Roots of all-zero subtrees by height (height 0 = one zero node), up to 2^64-byte pieces.
-    static let zeros: [Node] = {
-        var nodes = [Node()]
-        for _ in 0..<60 { nodes.append(hash(nodes[nodes.count - 1], nodes[nodes.count - 1])) }
-        return nodes
-    }()
-}
-
-/// fr32 padding: 127 bytes of payload become four 32-byte nodes whose two top bits are zero.
-enum Fr32 {
-    static func pad(_ s: UnsafeRawBufferPointer) -> (Node, Node, Node, Node) {
-        var out = (Node(), Node(), Node(), Node())
-        withUnsafeMutableBytes(of: &out) { o in
-            for i in 0..<32 { o[i] = s[i] }
-            o[31] &= 0x3f
-            for i in 32..<64 { o[i] = s[i] << 2 | s[i - 1] >> 6 }
-            o[63] &= 0x3f
-            for i in 64..<96 { o[i] = s[i] << 4 | s[i - 1] >> 4 }
-            o[95] &= 0x3f
-            for i in 96..<127 { o[i] = s[i] << 6 | s[i - 1] >> 2 }
-            o[127] = s[126] >> 2
-        }
-        return out
     }
 }

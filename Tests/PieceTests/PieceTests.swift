@@ -78,4 +78,26 @@ func deriveBuffer(_ size: Int) -> [UInt8] {
         try Data(deriveBuffer(v.size)).write(to: url)
         #expect(try Piece.computed(fromFileAt: url, threads: 2, partHeight: 12).v1CID.description == v.commP)
     }
+
+    /// Both node-hash kernels (portable C, and the SHA extensions where the CPU has them) give
+    /// swift-crypto's SHA-256 truncated to 254 bits, for odd and even counts, and in place.
+    @Test func nodeHashKernelsEqualSHA256() {
+        var rng = SystemRandomNumberGenerator()
+        for count in [1, 2, 3, 64, 999] {
+            let input = (0..<(64 * count)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let expected: [UInt8] = (0..<count).flatMap { i -> [UInt8] in
+                var digest = Array(SHA256.hash(data: input[(64 * i)..<(64 * i + 64)]))
+                digest[31] &= 0x3f
+                return digest
+            }
+            for hardware in Set([false, NodeHash.hardware]) {
+                var out = [UInt8](repeating: 0, count: 32 * count)
+                input.withUnsafeBytes { i in out.withUnsafeMutableBytes { NodeHash.pairs(i, into: $0, count: count, hardware: hardware) } }
+                #expect(out == expected, "\(count) messages, hardware \(hardware)")
+                var inPlace = input
+                inPlace.withUnsafeMutableBytes { NodeHash.pairs(UnsafeRawBufferPointer($0), into: $0, count: count, hardware: hardware) }
+                #expect(Array(inPlace.prefix(32 * count)) == expected, "in place, \(count) messages, hardware \(hardware)")
+            }
+        }
+    }
 }
