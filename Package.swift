@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "CPieceTree"),
         .target(name: "Piece", dependencies: ["Multiformats", "CPieceTree"]),
         .target(name: "CAR", dependencies: ["SystemIO", "Multiformats", "IPLD", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", "Piece", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UCAN", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Ucanto", dependencies: ["Multiformats", "IPLD", "CAR", "UCAN"]),
         .target(
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats"]),
         .testTarget(name: "IPLDTests", dependencies: ["IPLD", "Multiformats"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "IPLD", "Multiformats"]),
-        .testTarget(name: "UnixFSTests", dependencies: ["UnixFS", "CAR", "IPLD", "Multiformats", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "UnixFSTests", dependencies: ["UnixFS", "CAR", "IPLD", "Multiformats", "Piece", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "TestSupport", dependencies: ["UCAN", "IPLD", "Multiformats", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/Support"),
         .testTarget(name: "UCANTests", dependencies: ["UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "UcantoTests", dependencies: ["Ucanto", "UCAN", "CAR", "IPLD", "Multiformats", "TestSupport"]),

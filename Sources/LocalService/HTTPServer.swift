@@ -92,6 +92,7 @@ struct ServiceResponder: HTTPResponder {
         let path = request.uri.path
         let method = request.method
         if path.hasPrefix("/ipfs/") && (method == .get || method == .head) {
+            if service.injectGatewayFault() { return fault() }
             let response = await GatewayHandler(service: service).respond(request, path: String(path.dropFirst(6)))
             // HEAD answers with the headers a GET would have, and no body.
             return method == .head ? Response(status: response.status, headers: response.headers) : response
@@ -100,7 +101,7 @@ struct ServiceResponder: HTTPResponder {
         if (method == .post && path == "/") || (method == .put && path.hasPrefix("/blob/")), service.injectFault() {
             // Drain the body first so that the client sees a clean 503 and not a reset connection.
             for try await _ in request.body {}
-            return text(HTTPResponse.Status(code: service.configuration.faultStatus), "injected fault (--fault-every)")
+            return fault()
         }
         switch (method, path) {
         case (.post, "/"): return await agentMessage(request)
@@ -118,6 +119,19 @@ struct ServiceResponder: HTTPResponder {
         }
         return text(.notFound, "not found")
     }
+
+    /// An injected fault: the configured status, or a response cut off after a few bytes (a dropped connection).
+    func fault() -> Response {
+        guard service.configuration.faultDrops else {
+            return text(HTTPResponse.Status(code: service.configuration.faultStatus), "injected fault (--fault-every)")
+        }
+        return Response(status: .ok, body: ResponseBody(contentLength: 1024) { writer in
+            try await writer.write(ByteBuffer(string: "cut"))
+            throw InjectedFault()
+        })
+    }
+
+    struct InjectedFault: Error {}
 
     // MARK: ucanto
 

@@ -23,6 +23,10 @@ public struct ServiceConfiguration: Sendable {
     public var faultEvery: Int?
     /// Testing: the HTTP status of injected faults.
     public var faultStatus: Int = 503
+    /// Testing: fail every Nth gateway (`/ipfs/`) GET as well (nil: never).
+    public var gatewayFaultEvery: Int?
+    /// Testing: injected faults drop the connection in the middle of the response instead of answering.
+    public var faultDrops = false
 
     /// The default local identity.
     public static let defaultDID: DID = "did:web:localhost"

@@ -21,6 +21,7 @@ public final class UploadService: Sendable {
     let logger: Logger
     let base = Locked("http://127.0.0.1")
     let faultCounter = Locked(0)
+    let gatewayFaultCounter = Locked(0)
 
     /// Opens (creating) the data directory.
     public init(configuration: ServiceConfiguration, logger: Logger = Logger(label: "storacha.local")) throws {
@@ -39,6 +40,12 @@ public final class UploadService: Sendable {
     func injectFault() -> Bool {
         guard let every = configuration.faultEvery, every > 0 else { return false }
         return faultCounter.update { n in n += 1; return n % every == 0 }
+    }
+
+    /// Whether this gateway request is one that `gatewayFaultEvery` fails.
+    func injectGatewayFault() -> Bool {
+        guard let every = configuration.gatewayFaultEvery, every > 0 else { return false }
+        return gatewayFaultCounter.update { n in n += 1; return n % every == 0 }
     }
 
     /// The base URL the service is reachable at (used in PUT URLs, blob locations and emails).

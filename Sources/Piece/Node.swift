@@ -1,4 +1,4 @@
-import CPieceTree
+internal import CPieceTree
 
 /// One 32-byte tree node, kept inline (no heap allocation).
 struct Node: Sendable, Equatable {

@@ -1,8 +1,10 @@
 import ArgumentParser
-import Foundation
 import CAR
+import Foundation
 import IPLD
 import Multiformats
+import StorachaClient
+import SystemIO
 import UnixFS
 
 /// `storacha car …`: build and inspect CAR files offline.
@@ -90,7 +92,7 @@ extension CARCommand {
                 } else {
                     let dir = URL(fileURLWithPath: outputDir ?? ".")
                     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                    result = try await runDetached { try Packer.pack(files, options: options, into: dir) }
+                    result = try await BlockingIO.runOnOwnThread { try Packer.pack(files, options: options, into: dir) }
                 }
                 if let indexPath {
                     try result.index.archive().write(to: URL(fileURLWithPath: indexPath), options: .atomic)
@@ -104,7 +106,7 @@ extension CARCommand {
             let work = parent.appendingPathComponent(".storacha-pack-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: work) }
-            let result = try await runDetached { try Packer.pack(files, options: options, into: work) }
+            let result = try await BlockingIO.runOnOwnThread { try Packer.pack(files, options: options, into: work) }
             guard result.shards.count == 1, let shard = result.shards.first else {
                 throw CLIError("the upload needs \(result.shards.count) shards of at most \(options.shardSize) bytes; use --output-dir instead of --output")
             }
@@ -149,7 +151,7 @@ extension CARCommand {
                 let exporter = UnixFSExporter(source: store)
                 let target = try await exporter.resolve(root, path: path)
                 let destination = URL(fileURLWithPath: output ?? target.description)
-                try await Extractor(exporter: exporter).extractWhole(target, to: destination)
+                _ = try await Extraction(exporter: exporter).run(target, to: destination)
                 await store.close()
                 printError("unpacked \(target) to \(destination.path)")
             }
@@ -246,57 +248,4 @@ func openForReading(_ path: String) throws -> FileHandle {
 /// One line of DAG-JSON (sorted keys, `{"/": cid}` links).
 func jsonLine(_ map: [String: IPLDValue]) -> String {
     (try? DAGJSON.encodeString(.map(map))) ?? "{}"
-}
-
-/// Runs blocking work on its own thread so the cooperative pool stays free.
-func runDetached<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-}
-
-/// Writes a UnixFS DAG to the file system.
-struct Extractor {
-    let exporter: UnixFSExporter
-
-    /// Extracts into a temporary sibling and renames it to `destination` only when everything was
-    /// written: a failure leaves nothing behind. `destination` must not exist.
-    func extractWhole(_ cid: CID, to destination: URL) async throws {
-        if FileManager.default.fileExists(atPath: destination.path) {
-            throw CLIError("\(destination.path) already exists; choose another --output")
-        }
-        let temp = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString)")
-        do {
-            try await extract(cid, to: temp)
-            try FileManager.default.moveItem(at: temp, to: destination)
-        } catch {
-            try? FileManager.default.removeItem(at: temp)
-            throw error
-        }
-    }
-
-    func extract(_ cid: CID, to url: URL) async throws {
-        let entry = try await exporter.stat(cid)
-        switch entry.kind {
-        case .directory:
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
-            for child in try await exporter.list(cid) {
-                guard !child.name.isEmpty, child.name != ".", child.name != "..", !child.name.contains("/") else {
-                    throw CLIError("refusing unsafe entry name \"\(child.name)\" in \(cid)")
-                }
-                try await extract(child.cid, to: url.appendingPathComponent(child.name))
-            }
-        case .file, .raw:
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw CLIError("cannot create \(url.path)") }
-            let handle = try FileHandle(forWritingTo: url)
-            defer { try? handle.close() }
-            try await exporter.read(cid) { data in try handle.write(contentsOf: data) }
-        case .symlink:
-            throw CLIError("symlinks are not supported (\(cid))")
-        }
-    }
 }

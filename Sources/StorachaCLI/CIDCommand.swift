@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SystemIO
 import UnixFS
 
 /// `storacha cid`: the root CID `storacha up` would give, computed locally.
@@ -18,7 +19,7 @@ struct CIDCommand: AsyncParsableCommand {
         try await userFacing {
             let files = try encode.collect(paths)
             let options = PackOptions(wrap: !encode.noWrap)
-            let root = try await runDetached { try Packer.rootCID(files, options: options) }
+            let root = try await BlockingIO.runOnOwnThread { try Packer.rootCID(files, options: options) }
             print(root)
         }
     }

@@ -9,6 +9,17 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "Trustless gateway URL (default: $STORACHA_GATEWAY_URL, else the local service at http://127.0.0.1:8787).")
     var gateway: String?
 
+    @Option(help: "Blocks fetched at once.")
+    var parallel: Int = 16
+
+    @Option(help: "Attempts per block on network errors and HTTP 5xx/429 (1 = no retry).")
+    var retries: Int = 6
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
+    }
+
     var url: String {
         gateway ?? ProcessInfo.processInfo.environment["STORACHA_GATEWAY_URL"] ?? "http://127.0.0.1:8787"
     }
@@ -16,7 +27,7 @@ struct GatewayOptions: ParsableArguments {
     /// Resolves `<cid>[/path]` through the gateway: the exporter, the root, the path and the target CID.
     func resolve(_ text: String) async throws -> (exporter: UnixFSExporter, root: CID, path: String, cid: CID) {
         let (root, path) = try GatewayOptions.target(text)
-        let exporter = UnixFSExporter(source: GatewayBlockSource(url: url))
+        let exporter = UnixFSExporter(source: PrefetchingBlockSource(GatewayBlockSource(url: url, retry: RetryPolicy(attempts: retries)), window: parallel))
         return (exporter, root, path, try await exporter.resolve(root, path: path))
     }
 
@@ -35,7 +46,11 @@ struct GetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
         abstract: "Download a file or directory by CID through a trustless gateway, verifying every block.",
-        discussion: "Blocks are fetched with ?format=raw and checked against their CIDs; nothing is written unless the whole download succeeds."
+        discussion: """
+            Blocks are fetched with ?format=raw, several at once (--parallel), and checked against their CIDs. The download is \
+            written to a hidden .<name>.<cid>.storacha-partial sibling and renamed when complete; if the network fails, run the \
+            same command again to resume where it stopped.
+            """
     )
 
     @Argument(help: "<cid>[/path]")
@@ -51,8 +66,8 @@ struct GetCommand: AsyncParsableCommand {
             let (exporter, root, path, cid) = try await gateway.resolve(target)
             let name = output ?? (path.isEmpty ? root.description : String(path.split(separator: "/").last ?? Substring(root.description)))
             let destination = URL(fileURLWithPath: name)
-            try await Extractor(exporter: exporter).extractWhole(cid, to: destination)
-            printError("saved \(cid) to \(destination.path)")
+            let outcome = try await Extraction(exporter: exporter).run(cid, to: destination)
+            printError("saved \(cid) to \(destination.path)\(outcome.resumed ? " (resumed)" : "")")
         }
     }
 }

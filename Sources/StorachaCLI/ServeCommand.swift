@@ -43,6 +43,13 @@ struct ServeCommand: AsyncParsableCommand {
         @Option(name: .customLong("fault-status"), help: ArgumentHelp("Testing: the status of injected faults.", visibility: .hidden))
         var faultStatus: Int = 503
 
+        @Option(name: .customLong("fault-gateway-every"), help: ArgumentHelp("Testing: fail every Nth gateway GET too.", visibility: .hidden))
+        var gatewayFaultEvery: Int?
+
+        @Flag(name: .customLong("fault-drop"), help: ArgumentHelp("Testing: faults cut the connection instead of answering.",
+                                                                  visibility: .hidden))
+        var faultDrop = false
+
         @Flag(help: "Print {\"url\":…,\"did\":…} as JSON once listening.")
         var json = false
 
@@ -60,6 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
                                                   autoConfirm: autoConfirm)
                 config.faultEvery = faultEvery
                 config.faultStatus = faultStatus
+                config.gatewayFaultEvery = gatewayFaultEvery
+                config.faultDrops = faultDrop
                 let running: RunningService
                 do { running = try await LocalServer.start(config, logger: logger) } catch {
                     throw CLIError("cannot start the local service on \(host):\(port): \(error)")

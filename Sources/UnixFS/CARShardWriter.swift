@@ -3,6 +3,7 @@ import Crypto
 import IPLD
 import Multiformats
 import CAR
+import Piece
 
 /// One CAR shard written to disk.
 public struct ShardInfo: Sendable, Hashable {
@@ -18,6 +19,8 @@ public struct ShardInfo: Sendable, Hashable {
     public let blocks: [CID]
     /// Per block: multihash, byte offset of the block data in the CAR, data length.
     public let slices: [Slice]
+    /// The shard's Filecoin piece, computed while it was written (when the writer was asked for pieces).
+    public var piece: Piece?
 
     /// A block's position in a shard.
     public struct Slice: Sendable, Hashable {
@@ -42,6 +45,8 @@ public final class CARShardWriter: BlockSink {
     let directory: URL
     let shardSize: Int?
     let fileNamer: (CID) -> String
+    let pieces: Bool
+    let onFinished: ((ShardInfo) throws -> Void)?
     var current: OpenShard?
     var finished: [ShardInfo] = []
     var lastCID: CID?
@@ -62,24 +67,46 @@ public final class CARShardWriter: BlockSink {
         let url: URL
         let handle: FileHandle
         var hasher: SHA256?
+        var piece: PieceHasher?
         var entries: [Entry] = []
         var bodyLength = 0
 
-        init(url: URL, handle: FileHandle, hashing: Bool) {
+        init(url: URL, handle: FileHandle, hashing: Bool, pieces: Bool) {
             self.url = url
             self.handle = handle
             self.hasher = hashing ? SHA256() : nil
+            self.piece = hashing && pieces ? PieceHasher() : nil
+        }
+
+        /// The CID of the bytes hashed so far.
+        func cid() -> CID { CID(codec: CID.Codec.car, multihash: .sha256((hasher ?? SHA256()).finalize())) }
+
+        func update(_ bytes: some DataProtocol & ContiguousBytes) {
+            hasher?.update(data: bytes)
+            if piece != nil { bytes.withUnsafeBytes { piece?.update(buffer: $0) } }
         }
     }
 
     /// - Parameters:
     ///   - directory: where shards are written (must exist).
     ///   - shardSize: maximum shard size; `nil` for a single CAR of any size.
+    ///   - pieces: compute each shard's Filecoin piece while it is written (``ShardInfo/piece``).
     ///   - fileName: file name for a finished shard (default `<cid>.car`).
-    public init(directory: URL, shardSize: Int?, fileName: @escaping (CID) -> String = { "\($0).car" }) {
+    ///   - onFinished: called with each shard as soon as its file is complete (on the writing thread);
+    ///     an error it throws stops the writer.
+    public init(directory: URL, shardSize: Int?, pieces: Bool = false, fileName: @escaping (CID) -> String = { "\($0).car" },
+                onFinished: ((ShardInfo) throws -> Void)? = nil) {
         self.directory = directory
         self.shardSize = shardSize
+        self.pieces = pieces
         self.fileNamer = fileName
+        self.onFinished = onFinished
+    }
+
+    /// Records a finished shard and tells `onFinished`.
+    func complete(_ shard: ShardInfo) throws {
+        finished.append(shard)
+        try onFinished?(shard)
     }
 
     static let noRootsHeader = CARHeader(roots: []).bytes
@@ -91,9 +118,9 @@ public final class CARShardWriter: BlockSink {
             throw UnixFSError.io("cannot create \(url.path)")
         }
         let handle = try FileHandle(forUpdating: url)
-        let shard = OpenShard(url: url, handle: handle, hashing: shardSize != nil)
+        let shard = OpenShard(url: url, handle: handle, hashing: shardSize != nil, pieces: pieces)
         try handle.write(contentsOf: CARShardWriter.noRootsHeader)
-        shard.hasher?.update(data: CARShardWriter.noRootsHeader)
+        shard.update(CARShardWriter.noRootsHeader)
         return shard
     }
 
@@ -112,8 +139,8 @@ public final class CARShardWriter: BlockSink {
         current = shard
         try shard.handle.write(contentsOf: prefix)
         try shard.handle.write(contentsOf: block.bytes)
-        shard.hasher?.update(data: prefix)
-        shard.hasher?.update(data: block.bytes)
+        shard.update(prefix)
+        shard.update(block.bytes)
         shard.entries.append(Entry(cid: block.cid, prefixLength: prefix.count, dataLength: block.bytes.count))
         shard.bodyLength += length
         lastCID = block.cid
@@ -133,8 +160,9 @@ public final class CARShardWriter: BlockSink {
         let cid = CID(codec: CID.Codec.car, multihash: .sha256(hasher.finalize()))
         let size = CARShardWriter.noRootsHeaderLength + shard.bodyLength
         let url = try place(shard.url, cid: cid)
-        finished.append(ShardInfo(cid: cid, size: UInt64(size), roots: [], url: url, blocks: shard.entries.map(\.cid),
-                                  slices: slices(shard.entries[...], headerLength: CARShardWriter.noRootsHeaderLength)))
+        try complete(ShardInfo(cid: cid, size: UInt64(size), roots: [], url: url, blocks: shard.entries.map(\.cid),
+                               slices: slices(shard.entries[...], headerLength: CARShardWriter.noRootsHeaderLength),
+                               piece: shard.piece?.finalize()))
     }
 
     func place(_ temp: URL, cid: CID) throws -> URL {
@@ -168,27 +196,28 @@ public final class CARShardWriter: BlockSink {
             // Overflow: the first part keeps the no-roots header; rehash it from disk.
             try shard.handle.truncate(atOffset: UInt64(CARShardWriter.noRootsHeaderLength + splitBody))
             try shard.handle.seek(toOffset: 0)
-            var hasher = SHA256()
-            try copy(from: shard.handle, count: CARShardWriter.noRootsHeaderLength + splitBody, to: nil, hasher: &hasher)
+            let rehash = OpenShard(url: shard.url, handle: shard.handle, hashing: true, pieces: pieces)
+            try copy(from: shard.handle, count: CARShardWriter.noRootsHeaderLength + splitBody, to: nil, hashing: rehash)
             try shard.handle.close()
-            let cid = CID(codec: CID.Codec.car, multihash: .sha256(hasher.finalize()))
+            let cid = rehash.cid()
             let url = try place(shard.url, cid: cid)
-            finished.append(ShardInfo(cid: cid, size: UInt64(CARShardWriter.noRootsHeaderLength + splitBody), roots: [], url: url,
-                                      blocks: shard.entries[..<keep].map(\.cid),
-                                      slices: slices(shard.entries[..<keep], headerLength: CARShardWriter.noRootsHeaderLength)))
+            try complete(ShardInfo(cid: cid, size: UInt64(CARShardWriter.noRootsHeaderLength + splitBody), roots: [], url: url,
+                                   blocks: shard.entries[..<keep].map(\.cid),
+                                   slices: slices(shard.entries[..<keep], headerLength: CARShardWriter.noRootsHeaderLength),
+                                   piece: rehash.piece?.finalize()))
         } else {
             try shard.handle.close()
             try FileManager.default.removeItem(at: shard.url)
         }
-        let (tempURL, cid, size) = rootTemp
+        let (tempURL, cid, size, piece) = rootTemp
         let url = try place(tempURL, cid: cid)
-        finished.append(ShardInfo(cid: cid, size: UInt64(size), roots: [rootCID], url: url,
-                                  blocks: shard.entries[keep...].map(\.cid),
-                                  slices: slices(shard.entries[keep...], headerLength: rootHeader.count)))
+        try complete(ShardInfo(cid: cid, size: UInt64(size), roots: [rootCID], url: url,
+                               blocks: shard.entries[keep...].map(\.cid),
+                               slices: slices(shard.entries[keep...], headerLength: rootHeader.count), piece: piece))
         return finished
     }
 
-    func openRootShard(from shard: OpenShard, bodyStart: Int, header: [UInt8]) throws -> (URL, CID, Int) {
+    func openRootShard(from shard: OpenShard, bodyStart: Int, header: [UInt8]) throws -> (URL, CID, Int, Piece?) {
         tempCounter += 1
         let url = directory.appendingPathComponent("\(tempPrefix)-\(tempCounter).tmp")
         guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
@@ -196,23 +225,23 @@ public final class CARShardWriter: BlockSink {
         }
         let out = try FileHandle(forWritingTo: url)
         defer { try? out.close() }
-        var hasher = SHA256()
+        let hashing = OpenShard(url: url, handle: out, hashing: true, pieces: pieces)
         try out.write(contentsOf: header)
-        hasher.update(data: header)
+        hashing.update(header)
         try shard.handle.seek(toOffset: UInt64(CARShardWriter.noRootsHeaderLength + bodyStart))
         let count = shard.bodyLength - bodyStart
-        try copy(from: shard.handle, count: count, to: out, hasher: &hasher)
-        let cid = CID(codec: CID.Codec.car, multihash: .sha256(hasher.finalize()))
-        return (url, cid, header.count + count)
+        try copy(from: shard.handle, count: count, to: out, hashing: hashing)
+        let cid = hashing.cid()
+        return (url, cid, header.count + count, hashing.piece?.finalize())
     }
 
-    func copy(from input: FileHandle, count: Int, to output: FileHandle?, hasher: inout SHA256) throws {
+    func copy(from input: FileHandle, count: Int, to output: FileHandle?, hashing: OpenShard) throws {
         var remaining = count
         while remaining > 0 {
             guard let chunk = try input.read(upToCount: min(remaining, 4 << 20)), !chunk.isEmpty else {
                 throw UnixFSError.io("shard file ended early")
             }
-            hasher.update(data: chunk)
+            hashing.update(chunk)
             try output?.write(contentsOf: chunk)
             remaining -= chunk.count
         }

@@ -55,7 +55,11 @@ public struct UnixFSExporter: Sendable {
 
     /// Describes the node at `cid`.
     public func stat(_ cid: CID) async throws -> UnixFSEntry {
-        switch try await load(cid) {
+        try entry(cid, try await load(cid))
+    }
+
+    func entry(_ cid: CID, _ node: Node) throws -> UnixFSEntry {
+        switch node {
         case .raw(let d): return UnixFSEntry(cid: cid, kind: .raw, size: UInt64(d.count))
         case .pb(_, let u):
             switch u.kind {
@@ -156,7 +160,8 @@ public struct UnixFSExporter: Sendable {
 
     /// Streams the bytes of the file at `cid` in `range` (half-open; `nil` for the whole file) to `write`.
     public func read(_ cid: CID, range: Range<UInt64>? = nil, to write: (Data) async throws -> Void) async throws {
-        let entry = try await stat(cid)
+        let root = try await load(cid)
+        let entry = try entry(cid, root)
         guard entry.kind == .file || entry.kind == .raw else {
             throw entry.kind == .directory ? UnixFSError.isADirectory(cid.description) : UnixFSError.invalidNode("\(cid) is a symlink")
         }
@@ -165,17 +170,19 @@ public struct UnixFSExporter: Sendable {
             throw UnixFSError.rangeNotSatisfiable(start: wanted.lowerBound, end: wanted.upperBound, size: entry.size)
         }
         if wanted.isEmpty { return }
-        try await readNode(cid, nodeStart: 0, size: entry.size, wanted: wanted, depth: 0, write: write)
+        try await readNode(cid, loaded: root, nodeStart: 0, size: entry.size, wanted: wanted, depth: 0, write: write)
     }
 
     /// Streams the part of `wanted` that lies in the node at `cid`, which its parent says holds `size`
     /// bytes from `nodeStart`. Every size is checked against the node's own (inline data, block sizes,
     /// `filesize`) with overflow-reporting arithmetic: a DAG that lies about sizes is an error, never a
     /// trap or a response of the wrong length.
-    func readNode(_ cid: CID, nodeStart: UInt64, size: UInt64, wanted: Range<UInt64>, depth: Int,
+    func readNode(_ cid: CID, loaded: Node? = nil, nodeStart: UInt64, size: UInt64, wanted: Range<UInt64>, depth: Int,
                   write: (Data) async throws -> Void) async throws {
         guard depth < 64 else { throw UnixFSError.invalidNode("file DAG deeper than 64 levels") }
-        switch try await load(cid) {
+        let node: Node
+        if let loaded { node = loaded } else { node = try await load(cid) }
+        switch node {
         case .raw(let data):
             guard UInt64(data.count) == size else {
                 throw UnixFSError.invalidNode("\(cid) holds \(data.count) bytes but its parent says \(size)")
@@ -199,6 +206,13 @@ public struct UnixFSExporter: Sendable {
             }
             // nodeStart + size ≤ the file size, so no offset below can overflow.
             var offset = nodeStart
+            var wantedChildren: [CID] = []
+            var childStart = offset + inlineCount
+            for (link, childSize) in zip(node.links, u.blocksizes) {
+                if (childStart..<(childStart + childSize)).overlaps(wanted) { wantedChildren.append(link.hash) }
+                childStart += childSize
+            }
+            await source.prefetch(wantedChildren)
             if let inline = u.data, !inline.isEmpty {
                 try await emit(Data(inline), at: offset, wanted: wanted, write: write)
                 offset += inlineCount

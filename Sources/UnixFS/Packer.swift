@@ -42,14 +42,17 @@ public enum Packer {
     ///
     /// A single file with `wrap == false` is encoded on its own (`uploadFile`), anything else under a
     /// root directory (`uploadDirectory`). When the total input size is below the shard size the
-    /// result is one CAR (the JS single-CAR path); otherwise blocks stream into shards.
-    public static func pack(_ files: [ImportFile], options: PackOptions = PackOptions(), into directory: URL) throws -> PackResult {
+    /// result is one CAR (the JS single-CAR path); otherwise blocks stream into shards. With `pieces`,
+    /// each shard's Filecoin piece is computed while it is written; `onShard` hears of each shard as soon
+    /// as its file is complete (an error it throws stops packing).
+    public static func pack(_ files: [ImportFile], options: PackOptions = PackOptions(), pieces: Bool = false, into directory: URL,
+                            onShard: ((ShardInfo) throws -> Void)? = nil) throws -> PackResult {
         guard options.shardSize >= minimumShardSize else {
             throw UnixFSError.invalidPath("shard size must be at least \(minimumShardSize) bytes")
         }
         let total = files.reduce(UInt64(0)) { $0 + $1.size }
         let single = total < UInt64(options.shardSize)
-        let writer = CARShardWriter(directory: directory, shardSize: single ? nil : options.shardSize)
+        let writer = CARShardWriter(directory: directory, shardSize: single ? nil : options.shardSize, pieces: pieces, onFinished: onShard)
         let pipeline = PipelinedSink(writer)
         let sink: BlockSink = options.settings.dedupe ? DeduplicatingSink(pipeline) : pipeline
         do {
@@ -70,8 +73,10 @@ public enum Packer {
     }
 
     /// Re-shards the blocks of an existing CAR (`storacha up --car`, the JS `uploadCAR`): the root is
-    /// the CAR header's first root; every block is verified against its CID while it is read.
-    public static func repack(car url: URL, options: PackOptions = PackOptions(), into directory: URL) throws -> PackResult {
+    /// the CAR header's first root; every block is verified against its CID while it is read. `pieces`
+    /// and `onShard` are those of ``pack(_:options:pieces:into:onShard:)``.
+    public static func repack(car url: URL, options: PackOptions = PackOptions(), pieces: Bool = false, into directory: URL,
+                              onShard: ((ShardInfo) throws -> Void)? = nil) throws -> PackResult {
         guard options.shardSize >= minimumShardSize else {
             throw UnixFSError.invalidPath("shard size must be at least \(minimumShardSize) bytes")
         }
@@ -80,7 +85,8 @@ public enum Packer {
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value ?? UInt64.max
         var reader = try CARReader(source: FileByteSource(handle: handle))
         guard let root = reader.header.roots.first else { throw UnixFSError.invalidPath("\(url.path) has no root in its CAR header") }
-        let writer = CARShardWriter(directory: directory, shardSize: size < UInt64(options.shardSize) ? nil : options.shardSize)
+        let writer = CARShardWriter(directory: directory, shardSize: size < UInt64(options.shardSize) ? nil : options.shardSize,
+                                    pieces: pieces, onFinished: onShard)
         let sink: BlockSink = options.settings.dedupe ? DeduplicatingSink(writer) : writer
         do {
             while let next = try reader.next() { try sink.put(next.block) }

@@ -3,6 +3,7 @@ import Testing
 import CAR
 import IPLD
 import Multiformats
+import Piece
 @testable import UnixFS
 
 @Suite struct ExportTests {
@@ -93,7 +94,15 @@ import Multiformats
         let rootSection = rootNode.bytes.count + 36 + 2
         let shardSize = 18 + leafSection + smallSection + rootSection + 10
         let files = [ImportFile(name: "f", size: UInt64(data.count), content: .data(data))]
-        let result = try Packer.pack(files, options: PackOptions(shardSize: shardSize, wrap: false), into: dir)
+        var heard: [ShardInfo] = []
+        let result = try Packer.pack(files, options: PackOptions(shardSize: shardSize, wrap: false), pieces: true, into: dir) { shard in
+            heard.append(shard)
+        }
+        #expect(heard == result.shards, "each shard is handed over as soon as it is written, in order")
+        for s in result.shards {
+            // The piece computed while writing (including the re-hashed split shard) is that of the file.
+            #expect(s.piece == (try Piece.computed(fromFileAt: s.url)), "piece of shard \(s.cid)")
+        }
         #expect(result.root == rootNode.cid)
         try #require(result.shards.count == 3)
         #expect(result.shards[0].blocks == [leaves[0].cid])
@@ -106,6 +115,21 @@ import Multiformats
             #expect(bytes.count == Int(s.size))
             #expect(CID.sha256(codec: CID.Codec.car, bytes) == s.cid)
         }
+    }
+
+    /// Pieces computed while packing equal those of the shard files, for one CAR and for many shards.
+    @Test func piecesAreComputedWhileShardsAreWritten() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = Generator.bytes("lcg", size: 2_500_000)
+        for shardSize in [PackOptions.defaultShardSize, 1_100_000] {
+            let result = try Packer.pack([ImportFile(name: "f", data: data)], options: PackOptions(shardSize: shardSize), pieces: true,
+                                         into: dir)
+            #expect(result.shards.count == (shardSize == PackOptions.defaultShardSize ? 1 : 3))
+            for s in result.shards { #expect(s.piece == (try Piece.computed(fromFileAt: s.url))) }
+        }
+        let plain = try Packer.pack([ImportFile(name: "f", data: data)], options: PackOptions(shardSize: 1_100_000), into: dir)
+        #expect(plain.shards.allSatisfy { $0.piece == nil })
     }
 
     @Test func blockLargerThanShardIsAnErrorAndLeavesNothing() throws {

@@ -73,7 +73,9 @@ struct UpCommand: AsyncParsableCommand {
             let session = agent.session(space: space, retry: RetryPolicy(attempts: retries))
             let journal = try UploadJournal(directory: UploadJournal.defaultDirectory(options.environment), service: agent.network.serviceDID,
                                             space: space)
-            let progress = ProgressLine(enabled: Platform.isTerminal(2))
+            let carSize = car ? (paths.first.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber })?.uint64Value : nil
+            let expected = carSize ?? files.reduce(UInt64(0)) { $0 + $1.size }
+            let progress = ProgressLine(enabled: Platform.isTerminal(2), expectedBytes: expected, shardSize: packing.shardSize)
             let report: @Sendable (SpaceSession.StoredShard) async -> Void = { shard in
                 let piece = shard.piece?.description ?? "none"
                 if verbose {
