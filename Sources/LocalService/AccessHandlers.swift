@@ -249,7 +249,8 @@ extension UploadService {
         let piece = try r.nb.link("piece")
         // Stricter than production (which checks pieces later, in the deal pipeline): when the content's
         // bytes are here, the offered piece must be theirs, so that a client computing it wrongly fails at once.
-        if let url = blobs.size(of: content.multihash) != nil ? blobs.url(for: content.multihash) : nil {
+        if configuration.verifyPieces, blobs.size(of: content.multihash) != nil {
+            let url = blobs.url(for: content.multihash)
             let actual = try await BlockingIO.run { try Piece.computed(fromFileAt: url) }
             guard actual.cid == piece else {
                 throw Failure(name: "InvalidPiece", message: "piece \(piece) is not the piece of \(content) (\(actual.cid))")

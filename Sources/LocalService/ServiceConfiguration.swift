@@ -23,6 +23,9 @@ public struct ServiceConfiguration: Sendable {
     public var faultEvery: Int?
     /// Testing: the HTTP status of injected faults.
     public var faultStatus: Int = 503
+    /// Check each `filecoin/offer` against the stored bytes (stricter than production, which checks
+    /// pieces later, off the upload path).
+    public var verifyPieces = true
     /// Testing: fail every Nth gateway (`/ipfs/`) GET as well (nil: never).
     public var gatewayFaultEvery: Int?
     /// Testing: injected faults drop the connection in the middle of the response instead of answering.

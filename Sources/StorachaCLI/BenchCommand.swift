@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure performance on this machine (see docs/PERFORMANCE.md).",
-        subcommands: [PackBench.self, PieceBench.self, UCANBench.self, ServiceBench.self],
+        subcommands: [PackBench.self, PieceBench.self, UpBench.self, UCANBench.self, ServiceBench.self],
         defaultSubcommand: PackBench.self
     )
 }
@@ -41,7 +41,7 @@ struct PackBench: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: base) }
             let input = base.appendingPathComponent("input.bin")
-            try writeInput(input, size: size)
+            try BenchCommand.writeInput(input, size: size)
 
             let sha = measureSHA256(bytes: max(size, 256 << 20))
             var bestPack = Double.infinity
@@ -76,8 +76,13 @@ struct PackBench: AsyncParsableCommand {
         }
     }
 
+    /// Single-core SHA-256 throughput in MB/s over 1 MiB buffers.
+    func measureSHA256(bytes: Int) -> Double { BenchCommand.sha256Throughput(bytes: bytes) }
+}
+
+extension BenchCommand {
     /// Writes `size` bytes of the `lcg` generator.
-    func writeInput(_ url: URL, size: Int) throws {
+    static func writeInput(_ url: URL, size: Int) throws {
         FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
@@ -95,11 +100,6 @@ struct PackBench: AsyncParsableCommand {
         }
     }
 
-    /// Single-core SHA-256 throughput in MB/s over 1 MiB buffers.
-    func measureSHA256(bytes: Int) -> Double { BenchCommand.sha256Throughput(bytes: bytes) }
-}
-
-extension BenchCommand {
     /// Single-core SHA-256 throughput in MB/s over 1 MiB messages, best of three.
     static func sha256Throughput(bytes: Int) -> Double {
         let buffer = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })

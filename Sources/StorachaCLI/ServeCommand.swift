@@ -36,6 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
         @Flag(name: .customLong("auto-confirm"), help: "Confirm login requests at once instead of waiting for the emailed link (for tests).")
         var autoConfirm = false
 
+        @Flag(inversion: .prefixedNo, help: "Check each filecoin/offer against the stored bytes (production checks pieces later).")
+        var verifyPieces = true
+
         @Option(name: .customLong("fault-every"), help: ArgumentHelp("Testing: answer every Nth agent message and blob PUT with 503.",
                                                                      visibility: .hidden))
         var faultEvery: Int?
@@ -67,6 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                   autoConfirm: autoConfirm)
                 config.faultEvery = faultEvery
                 config.faultStatus = faultStatus
+                config.verifyPieces = verifyPieces
                 config.gatewayFaultEvery = gatewayFaultEvery
                 config.faultDrops = faultDrop
                 let running: RunningService

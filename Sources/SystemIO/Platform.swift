@@ -50,18 +50,23 @@ public enum Platform {
     }
 
     /// Peak resident memory of this process in bytes, when the platform reports it.
-    public static func peakResidentMemoryBytes() -> UInt64? {
-        #if canImport(Glibc)
+    public static func peakResidentMemoryBytes() -> UInt64? { peakResidentMemory(children: false) }
+
+    /// The largest peak resident memory among this process's waited-for children, in bytes.
+    public static func peakResidentMemoryOfChildrenBytes() -> UInt64? { peakResidentMemory(children: true) }
+
+    static func peakResidentMemory(children: Bool) -> UInt64? {
+        #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
         var usage = rusage()
-        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
+        #endif
+        #if canImport(Glibc)
+        guard getrusage(children ? RUSAGE_CHILDREN.rawValue : RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
         return UInt64(usage.ru_maxrss) * 1024  // kilobytes on Linux
         #elseif canImport(Musl)
-        var usage = rusage()
-        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return nil }
+        guard getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &usage) == 0 else { return nil }
         return UInt64(usage.ru_maxrss) * 1024
         #elseif canImport(Darwin)
-        var usage = rusage()
-        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return nil }
+        guard getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &usage) == 0 else { return nil }
         return UInt64(usage.ru_maxrss)  // bytes on macOS
         #else
         return nil

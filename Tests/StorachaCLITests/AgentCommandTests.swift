@@ -20,9 +20,10 @@ struct User {
 
     /// `storacha args… --network local --data DATA` (unless `local` is false).
     @discardableResult
-    func run(_ args: [String], local: Bool = true, env: [String: String?] = [:], input: Data? = nil) async throws -> StorachaBinary.Result {
+    func run(_ args: [String], local: Bool = true, env: [String: String?] = [:], input: Data? = nil,
+             wrapper: [String] = []) async throws -> StorachaBinary.Result {
         let tail = local ? ["--network", "local", "--data", data.path] : []
-        return try await StorachaBinary.run(args + tail, in: home, environment: environment.merging(env) { $1 }, input: input)
+        return try await StorachaBinary.run(args + tail, in: home, wrapper: wrapper, environment: environment.merging(env) { $1 }, input: input)
     }
 
     /// Runs and expects success; returns standard output.

@@ -104,6 +104,83 @@ import TestSupport
         #expect(Date().timeIntervalSince(started) < 30, "a 4xx must not be retried with backoff")
     }
 
+    /// Connections cut in the middle of responses are retried by `up`; a `get` that runs out of retries
+    /// keeps what it fetched, and the same command resumes it: finished files are not written again.
+    @Test func droppedConnectionsAreRetriedAndAnInterruptedGetResumes() async throws {
+        let (user, server) = try await UploadCommandTests.loggedIn(arguments: ["--fault-every", "3", "--fault-drop"])
+        defer { user.cleanUp() }
+        let dir = user.home.appendingPathComponent("set")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let big = lcg(3_300_000, seed: 11)
+        try Data("first".utf8).write(to: dir.appendingPathComponent("a.txt"))
+        try big.write(to: dir.appendingPathComponent("big.bin"))
+        try Data("last".utf8).write(to: dir.appendingPathComponent("c.txt"))
+        let out = try await user.ok(["up", dir.path, "--shard-size", "1100000", "--json"])
+        let root = try await user.ok(["cid", dir.path], local: false).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(out == "{\"root\":{\"/\":\"\(root)\"}}\n")
+        server.stop()
+
+        // Every 6th gateway GET is cut off: with one block at a time and no retry, the 6th request (the
+        // third 1 MiB leaf of big.bin, after the directory, a.txt, big.bin's root and two leaves) ends the first run.
+        let gateway = try await ServiceProcess.start(data: user.data, arguments: ["--fault-gateway-every", "6", "--fault-drop"])
+        defer { gateway.stop() }
+        let copy = user.home.appendingPathComponent("copy")
+        let first = try await user.run(["get", root, "--gateway", gateway.url, "-o", copy.path, "--parallel", "1", "--retries", "1"],
+                                       local: false)
+        #expect(first.status != 0)
+        #expect(first.stderr.contains("run the same command again to resume"), "\(first.stderr)")
+        #expect(!first.stderr.contains("Fatal error"))
+        let partial = user.home.appendingPathComponent(".copy.\(root).storacha-partial")
+        let done = partial.appendingPathComponent("a.txt")
+        #expect(try Data(contentsOf: done) == Data("first".utf8))
+        let part = try FileManager.default.attributesOfItem(atPath: partial.appendingPathComponent(".big.bin.storacha-part").path)
+        #expect(((part[.size] as? NSNumber)?.intValue ?? 0) == 2 << 20, "big.bin was started")
+        let inode = try FileManager.default.attributesOfItem(atPath: done.path)[.systemFileNumber] as? NSNumber
+        #expect(!FileManager.default.fileExists(atPath: copy.path))
+
+        // The same command with retries finishes it, in parallel, and keeps a.txt as it was.
+        let second = try await user.ok(["get", root, "--gateway", gateway.url, "-o", copy.path], local: false)
+        #expect(second.isEmpty)
+        let again = try await user.run(["get", root, "--gateway", gateway.url, "-o", copy.path], local: false)
+        #expect(again.status != 0 && again.stderr.contains("already exists"))
+        #expect(try Data(contentsOf: copy.appendingPathComponent("big.bin")) == big)
+        #expect(try Data(contentsOf: copy.appendingPathComponent("c.txt")) == Data("last".utf8))
+        let kept = try FileManager.default.attributesOfItem(atPath: copy.appendingPathComponent("a.txt").path)[.systemFileNumber] as? NSNumber
+        #expect(kept == inode, "a finished file is not fetched and written again")
+        #expect(!FileManager.default.fileExists(atPath: partial.path))
+    }
+
+    /// `up` of a 1 GiB file with the default concurrency stays under 200 MiB of peak RSS, and the bytes
+    /// come back. Opt-in (STORACHA_SLOW_TESTS=1): it writes about 3 GiB to the temporary directory.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["STORACHA_SLOW_TESTS"] == "1" && FileManager.default.fileExists(atPath: "/usr/bin/time")))
+    func oneGiBUpStaysUnder200MiB() async throws {
+        let (user, server) = try await UploadCommandTests.loggedIn()
+        defer { user.cleanUp() }
+        defer { server.stop() }
+        let input = user.home.appendingPathComponent("big.bin")
+        FileManager.default.createFile(atPath: input.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: input)
+        let chunk = lcg(1 << 20, seed: 3)
+        for i in 0..<1024 { var c = chunk; c[0] = UInt8(truncatingIfNeeded: i); c[1] = UInt8(truncatingIfNeeded: i >> 8); try handle.write(contentsOf: c) }
+        try handle.close()
+        let up = try await user.run(["up", "--no-wrap", input.path, "--json"], wrapper: ["/usr/bin/time", "-v"])
+        #expect(up.status == 0, "\(up.stderr)")
+        let rss = up.stderr.split(separator: "\n").first { $0.contains("Maximum resident set size") }
+            .flatMap { Int($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") } ?? Int.max
+        #expect(rss < 200 * 1024, "peak RSS \(rss) KiB")
+        let root = try #require((try json(up.stdout)["root"] as? [String: Any])?["/"] as? String)
+        let copy = user.home.appendingPathComponent("copy.bin")
+        _ = try await user.ok(["get", root, "--gateway", server.url, "-o", copy.path], local: false)
+        let a = try FileHandle(forReadingFrom: input)
+        let b = try FileHandle(forReadingFrom: copy)
+        while true {
+            let x = try a.read(upToCount: 8 << 20) ?? Data()
+            let y = try b.read(upToCount: 8 << 20) ?? Data()
+            #expect(x == y)
+            if x.isEmpty || x != y { break }
+        }
+    }
+
     /// `up` killed after its first shards were stored, then run again: the same root, and the shards
     /// stored before the kill are not sent again (their blob files are the same files).
     @Test func aKilledUploadResumesWithoutResendingShards() async throws {

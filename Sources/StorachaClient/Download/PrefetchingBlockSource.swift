@@ -4,7 +4,8 @@ import Multiformats
 
 /// Fetches blocks from another source several at a time, in the order a depth-first reader will ask
 /// for them (see ``BlockSource/prefetch(_:)``): up to `window` requests are in flight, and no more
-/// than `window` fetched blocks wait to be read, so memory stays bounded whatever the DAG's size.
+/// than `window` fetched blocks wait to be read, so memory stays bounded whatever the DAG's size. The
+/// last few blocks read are kept, so that a node read twice (described, then read) is fetched once.
 public actor PrefetchingBlockSource: BlockSource {
     let base: any BlockSource
     let window: Int
@@ -12,6 +13,9 @@ public actor PrefetchingBlockSource: BlockSource {
     private var upcoming: [CID] = []
     /// Fetches started and not yet read.
     private var started: [CID: Task<Data, Error>] = [:]
+    /// The blocks read last, the newest last.
+    private var recent: [(CID, Data)] = []
+    static let recentCount = 4
 
     /// Reads through `base` with up to `window` blocks in flight (at least one).
     public init(_ base: any BlockSource, window: Int = 16) {
@@ -29,6 +33,7 @@ public actor PrefetchingBlockSource: BlockSource {
     }
 
     public func block(_ cid: CID) async throws -> Data {
+        if let hit = recent.last(where: { $0.0 == cid }) { return hit.1 }
         let task: Task<Data, Error>
         if let running = started.removeValue(forKey: cid) {
             task = running
@@ -39,7 +44,10 @@ public actor PrefetchingBlockSource: BlockSource {
             task = Task { try await base.block(cid) }
         }
         fill()
-        return try await task.value
+        let data = try await task.value
+        recent.append((cid, data))
+        if recent.count > PrefetchingBlockSource.recentCount { recent.removeFirst() }
+        return data
     }
 
     private func fill() {
