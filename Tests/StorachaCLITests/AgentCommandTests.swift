@@ -140,6 +140,21 @@ func json(_ text: String) throws -> [String: Any] {
         _ = try await alice.ok(["can", "access", "claim"])
         #expect(FileManager.default.fileExists(atPath: alice.profile("ci-local").path))
 
+        // Exactly the four abilities of the CI pattern are enough for `up`.
+        let ci4Pair = try json(try await alice.ok(["key", "create", "--json"], local: false))
+        let (ci4Key, ci4DID) = (try #require(ci4Pair["key"] as? String), try #require(ci4Pair["did"] as? String))
+        let four = try await alice.ok(["delegation", "create", ci4DID, "--can", "space/blob/add", "--can", "space/index/add",
+                                       "--can", "upload/add", "--can", "filecoin/offer", "--base64"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let ci4: [String: String?] = ["STORACHA_PRINCIPAL": ci4Key, "STORACHA_STORE_NAME": "ci4"]
+        #expect(try await alice.ok(["space", "add", four], env: ci4) == "\(photos)\n")
+        let artifact = alice.home.appendingPathComponent("build.log")
+        try lcg(300_000, seed: 4).write(to: artifact)
+        let uploaded = try await alice.ok(["up", artifact.path, "--json"], env: ci4)
+        let wrapped = try await alice.ok(["cid", artifact.path], local: false).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(uploaded == "{\"root\":{\"/\":\"\(wrapped)\"}}\n")
+        #expect(try await alice.ok(["ls"]).contains(wrapped), "the owner sees the CI upload")
+
         // The issuer lists and revokes it; the service refuses the proof from then on.
         let issued = try await alice.ok(["delegation", "ls", "--json"]).split(separator: "\n").map { try json(String($0)) }
         let toCI = try #require(issued.first { $0["audience"] as? String == ciDID }?["cid"] as? String)

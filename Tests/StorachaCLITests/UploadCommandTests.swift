@@ -288,5 +288,27 @@ import TestSupport
         _ = try await user.ok(["space", "create", "files", "--no-caution", "--no-recovery"])
         try await user.fails(["up", "/nonexistent/file"], with: "does not exist")
         try await user.fails(["rm", "not-a-cid"], with: "not-a-cid is not a CID")
+        if getuid() != 0 {  // root reads any file
+            let locked = user.home.appendingPathComponent("locked.bin")
+            try Data("secret".utf8).write(to: locked)
+            try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: locked.path)
+            try await user.fails(["up", locked.path], with: "locked.bin")
+        }
+        // An unreachable service and gateway: one line at once, no hang.
+        let nowhere: [String: String?] = ["STORACHA_SERVICE_URL": "http://127.0.0.1:9", "STORACHA_SERVICE_DID": "did:web:localhost"]
+        _ = try await user.ok(["whoami"], local: false, env: nowhere)  // the agent's key, made on first use as the JS CLI does
+        let started = Date()
+        try await user.fails(["login", "bob@example.com"], with: "127.0.0.1:9", local: false, env: nowhere, profile: user.profile("storacha-cli"))
+        try await user.fails(["get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", "--gateway", "http://127.0.0.1:9", "--retries", "2"],
+                             with: "127.0.0.1:9", local: false, profile: user.profile("storacha-cli"))
+        try await user.fails(["get", "bafy-not-a-cid", "--gateway", "http://127.0.0.1:9"], with: "does not start with a CID", local: false,
+                             profile: user.profile("storacha-cli"))
+        #expect(Date().timeIntervalSince(started) < 30)
+        // A service that cuts every connection: `up` gives up after its retries with one line.
+        let server = try await ServiceProcess.start(data: user.data, arguments: ["--fault-every", "1", "--fault-drop"])
+        defer { server.stop() }
+        let input = user.home.appendingPathComponent("x.bin")
+        try lcg(5000, seed: 2).write(to: input)
+        try await user.fails(["up", input.path, "--retries", "2"], with: "cannot reach the service")
     }
 }
