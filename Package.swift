@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "LocalService", targets: ["LocalService"]),
         .library(name: "StorachaClient", targets: ["StorachaClient"]),
         .library(name: "Piece", targets: ["Piece"]),
+        .library(name: "S3Protocol", targets: ["S3Protocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -36,6 +37,7 @@ let package = Package(
         ),
         .target(name: "IPLD", dependencies: ["Multiformats"]),
         .target(name: "CPieceTree"),
+        .target(name: "S3Protocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Piece", dependencies: ["Multiformats", "CPieceTree"]),
         .target(name: "CAR", dependencies: ["SystemIO", "Multiformats", "IPLD", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", "Piece", .product(name: "Crypto", package: "swift-crypto")]),
@@ -85,6 +87,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"]),
         .testTarget(name: "PieceTests", dependencies: ["Piece", "Multiformats", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "StorachaClientTests", dependencies: ["StorachaClient", "UCAN", "Ucanto", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "StorachaCLITests", dependencies: ["StorachaCLI", "UnixFS", "CAR", "Multiformats", "TestSupport"]),

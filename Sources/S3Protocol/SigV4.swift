@@ -1,0 +1,264 @@
+import Crypto
+import Foundation
+
+/// What a verified request may carry as its body, as its signature says.
+public enum SignedPayload: Sendable, Equatable {
+    /// `UNSIGNED-PAYLOAD`: nothing to check.
+    case unsigned
+    /// The hex SHA-256 the body must have (checked while it streams).
+    case sha256(String)
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`: an `aws-chunked` body whose chunks are signed in a chain.
+    case signedChunks(ChunkSigner)
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: an `aws-chunked` body with unsigned chunks and a trailer.
+    case unsignedChunks
+}
+
+/// A request whose signature verified.
+public struct VerifiedRequest: Sendable, Equatable {
+    /// The access key that signed it.
+    public let accessKey: String
+    /// How the body is covered.
+    public let payload: SignedPayload
+}
+
+/// Signs the chunks of an `aws-chunked` body: each chunk's signature covers the previous one.
+public struct ChunkSigner: Sendable, Equatable {
+    let signingKey: [UInt8]
+    let amzDate: String
+    let scope: String
+    /// The request's own signature, which the first chunk's signature follows.
+    public let seedSignature: String
+
+    /// The signature of a chunk with SHA-256 `chunkHash` (hex) after the chunk signed `previous`.
+    public func signature(previous: String, chunkHash: String) -> String {
+        let toSign = ["AWS4-HMAC-SHA256-PAYLOAD", amzDate, scope, previous, SigV4.emptyHash, chunkHash].joined(separator: "\n")
+        return SigV4.hex(SigV4.hmac(signingKey, Array(toSign.utf8)))
+    }
+}
+
+/// AWS Signature Version 4 verification for S3 requests, in both forms: the `Authorization` header and the
+/// presigned query string (`X-Amz-Signature`). Any region in the credential scope is accepted (it is signed,
+/// so it cannot be changed); the service must be `s3`.
+public struct SigV4: Sendable {
+    /// Finds the secret key of an access key (nil: unknown key).
+    public let secret: @Sendable (String) -> String?
+    /// How far the request's time may be from the server's (S3: 15 minutes).
+    public var allowedSkew: TimeInterval = 15 * 60
+
+    /// A verifier that looks secrets up with `secret`.
+    public init(secret: @escaping @Sendable (String) -> String?) { self.secret = secret }
+
+    static let algorithm = "AWS4-HMAC-SHA256"
+    static let emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    /// Longest lifetime of a presigned URL (seven days).
+    static let maxExpires = 604_800
+
+    /// Verifies `head` at time `now`; throws the S3 error a client should see.
+    public func verify(_ head: S3RequestHead, now: Date = Date()) throws(S3Error) -> VerifiedRequest {
+        let query = try head.queryItems()
+        if query.contains(where: { $0.name == "X-Amz-Signature" }) {
+            return try verifyPresigned(head, query: query, now: now)
+        }
+        guard let authorization = head.header("authorization") else {
+            throw S3Error.accessDenied("Access Denied: the request is not signed")
+        }
+        guard authorization.hasPrefix(SigV4.algorithm + " ") else {
+            throw S3Error.authorizationHeaderMalformed("only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported")
+        }
+        var fields: [String: String] = [:]
+        for part in authorization.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
+            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
+        }
+        guard let credential = fields["Credential"], let signedList = fields["SignedHeaders"], let signature = fields["Signature"] else {
+            throw S3Error.authorizationHeaderMalformed("the Authorization header needs Credential, SignedHeaders and Signature")
+        }
+        guard let amzDate = head.header("x-amz-date") else {
+            throw S3Error.accessDenied("AWS authentication requires a valid x-amz-date header")
+        }
+        guard let payloadHash = head.header("x-amz-content-sha256") else {
+            throw S3Error.invalidRequest("Missing required header for this request: x-amz-content-sha256")
+        }
+        let scope = try Scope(credential, amzDate: amzDate, malformed: S3Error.authorizationHeaderMalformed)
+        let time = try SigV4.parse(amzDate)
+        guard abs(time.timeIntervalSince(now)) <= allowedSkew else { throw S3Error.requestTimeTooSkewed() }
+        let signed = signedList.split(separator: ";").map(String.init)
+        let key = try signingKey(scope)
+        let canonical = try SigV4.canonicalRequest(head, query: query, signedHeaders: signed, payloadHash: payloadHash)
+        try SigV4.check(signature, expected: SigV4.signature(key: key, amzDate: amzDate, scope: scope.text, canonical: canonical))
+        let payload: SignedPayload
+        switch payloadHash {
+        case "UNSIGNED-PAYLOAD": payload = .unsigned
+        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD":
+            payload = .signedChunks(ChunkSigner(signingKey: key, amzDate: amzDate, scope: scope.text, seedSignature: signature))
+        case "STREAMING-UNSIGNED-PAYLOAD-TRAILER": payload = .unsignedChunks
+        default:
+            guard payloadHash.count == 64, payloadHash.allSatisfy(\.isHexDigit) else {
+                throw S3Error.invalidRequest("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a streaming mode or a hex SHA-256")
+            }
+            payload = .sha256(payloadHash.lowercased())
+        }
+        return VerifiedRequest(accessKey: scope.accessKey, payload: payload)
+    }
+
+    func verifyPresigned(_ head: S3RequestHead, query: [(name: String, value: String)], now: Date) throws(S3Error) -> VerifiedRequest {
+        func value(_ name: String) throws(S3Error) -> String {
+            guard let v = query.first(where: { $0.name == name })?.value else {
+                throw S3Error.authorizationQueryParametersError("Query-string authentication requires the \(name) parameter")
+            }
+            return v
+        }
+        guard try value("X-Amz-Algorithm") == SigV4.algorithm else {
+            throw S3Error.authorizationQueryParametersError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
+        }
+        let amzDate = try value("X-Amz-Date")
+        let scope = try Scope(try value("X-Amz-Credential"), amzDate: amzDate, malformed: S3Error.authorizationQueryParametersError)
+        guard let expires = Int(try value("X-Amz-Expires")), expires >= 0, expires <= SigV4.maxExpires else {
+            throw S3Error.authorizationQueryParametersError("X-Amz-Expires must be between 0 and \(SigV4.maxExpires) seconds")
+        }
+        let time = try SigV4.parse(amzDate)
+        guard time.timeIntervalSince(now) <= allowedSkew else { throw S3Error.requestTimeTooSkewed() }
+        guard now.timeIntervalSince(time) <= Double(expires) else { throw S3Error.accessDenied("Request has expired") }
+        let signature = try value("X-Amz-Signature")
+        let signed = try value("X-Amz-SignedHeaders").split(separator: ";").map(String.init)
+        let payloadHash = query.first { $0.name == "X-Amz-Content-Sha256" }?.value ?? "UNSIGNED-PAYLOAD"
+        let key = try signingKey(scope)
+        let unsignedQuery = query.filter { $0.name != "X-Amz-Signature" }
+        let canonical = try SigV4.canonicalRequest(head, query: unsignedQuery, signedHeaders: signed, payloadHash: payloadHash)
+        try SigV4.check(signature, expected: SigV4.signature(key: key, amzDate: amzDate, scope: scope.text, canonical: canonical))
+        return VerifiedRequest(accessKey: scope.accessKey, payload: payloadHash == "UNSIGNED-PAYLOAD" ? .unsigned : .sha256(payloadHash.lowercased()))
+    }
+
+    /// The credential scope `KEY/yyyymmdd/region/s3/aws4_request`.
+    struct Scope {
+        let accessKey: String
+        let date: String
+        let region: String
+        var text: String { "\(date)/\(region)/s3/aws4_request" }
+
+        init(_ credential: String, amzDate: String, malformed: (String) -> S3Error) throws(S3Error) {
+            let parts = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 5, parts[4] == "aws4_request", !parts[0].isEmpty else {
+                throw malformed("the credential must be ACCESS_KEY/DATE/REGION/s3/aws4_request")
+            }
+            guard parts[3] == "s3" else { throw malformed("the credential's service must be s3, not \(parts[3])") }
+            guard amzDate.hasPrefix(parts[1]), parts[1].count == 8 else {
+                throw malformed("the credential's date \(parts[1]) is not that of the request (\(amzDate))")
+            }
+            accessKey = parts[0]
+            date = parts[1]
+            region = parts[2]
+        }
+    }
+
+    func signingKey(_ scope: Scope) throws(S3Error) -> [UInt8] {
+        guard let secret = secret(scope.accessKey) else { throw S3Error.invalidAccessKeyId(scope.accessKey) }
+        var key = SigV4.hmac(Array(("AWS4" + secret).utf8), Array(scope.date.utf8))
+        key = SigV4.hmac(key, Array(scope.region.utf8))
+        key = SigV4.hmac(key, Array("s3".utf8))
+        return SigV4.hmac(key, Array("aws4_request".utf8))
+    }
+
+    /// The canonical request of SigV4 (method, URI, query, headers, signed header list, payload hash).
+    static func canonicalRequest(_ head: S3RequestHead, query: [(name: String, value: String)], signedHeaders: [String],
+                                 payloadHash: String) throws(S3Error) -> String {
+        guard !signedHeaders.isEmpty, signedHeaders.contains("host") else {
+            throw S3Error.accessDenied("the signature must cover the host header")
+        }
+        // Headers sent but not signed could change what the request does (metadata, copy source, ACLs).
+        let signedSet = Set(signedHeaders)
+        if let unsigned = head.headers.first(where: { $0.name.hasPrefix("x-amz-") && !signedSet.contains($0.name) }) {
+            throw S3Error.accessDenied("There were headers present in the request which were not signed: \(unsigned.name)")
+        }
+        var lines = [head.method, head.rawPath.isEmpty ? "/" : head.rawPath]
+        // Encoded names and values are ASCII, so String order is the byte order SigV4 wants.
+        let pairs: [(String, String)] = query.map { item in (PercentEncoding.encode(item.name), PercentEncoding.encode(item.value)) }
+        let sorted = pairs.sorted { (a: (String, String), b: (String, String)) -> Bool in a.0 == b.0 ? a.1 < b.1 : a.0 < b.0 }
+        lines.append(sorted.map { "\($0.0)=\($0.1)" }.joined(separator: "&"))
+        for name in signedHeaders {
+            guard let value = head.header(name) else { throw S3Error.accessDenied("the signed header \(name) is missing") }
+            lines.append("\(name):\(canonicalValue(value))")
+        }
+        lines.append("")
+        lines.append(signedHeaders.joined(separator: ";"))
+        lines.append(payloadHash)
+        return lines.joined(separator: "\n")
+    }
+
+    /// A header value trimmed, with runs of spaces collapsed to one.
+    static func canonicalValue(_ value: String) -> String {
+        var out = ""
+        var lastWasSpace = false
+        for c in value.trimmingCharacters(in: .whitespaces) {
+            if c == " " {
+                if !lastWasSpace { out.append(c) }
+                lastWasSpace = true
+            } else {
+                out.append(c)
+                lastWasSpace = false
+            }
+        }
+        return out
+    }
+
+    static func signature(key: [UInt8], amzDate: String, scope: String, canonical: String) -> String {
+        let toSign = [algorithm, amzDate, scope, hex(Array(SHA256.hash(data: Array(canonical.utf8))))].joined(separator: "\n")
+        return hex(hmac(key, Array(toSign.utf8)))
+    }
+
+    /// Compares signatures in constant time.
+    static func check(_ given: String, expected: String) throws(S3Error) {
+        let a = Array(given.lowercased().utf8)
+        let b = Array(expected.utf8)
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<min(a.count, b.count) { difference |= a[i] ^ b[i] }
+        guard difference == 0 else {
+            throw S3Error.signatureDoesNotMatch(
+                "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+        }
+    }
+
+    /// `yyyyMMdd'T'HHmmss'Z'` as a date.
+    static func parse(_ amzDate: String) throws(S3Error) -> Date {
+        let digits = Array(amzDate.utf8)
+        guard digits.count == 16, digits[8] == UInt8(ascii: "T"), digits[15] == UInt8(ascii: "Z") else {
+            throw S3Error.accessDenied("x-amz-date must be in the form yyyyMMddTHHmmssZ")
+        }
+        func number(_ range: Range<Int>) -> Int? {
+            var n = 0
+            for i in range {
+                guard digits[i] >= 0x30 && digits[i] <= 0x39 else { return nil }
+                n = n * 10 + Int(digits[i] - 0x30)
+            }
+            return n
+        }
+        guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8), let hour = number(9..<11),
+              let minute = number(11..<13), let second = number(13..<15),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
+            throw S3Error.accessDenied("x-amz-date must be in the form yyyyMMddTHHmmssZ")
+        }
+        // Days from the civil date (proleptic Gregorian), then seconds since 1970.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + hour * 3600 + minute * 60 + second))
+    }
+
+    static func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xf)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
