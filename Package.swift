@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/CoreOffice/XMLCoder.git", from: "0.18.2"),
     ],
     targets: [
         .target(name: "SystemIO", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
@@ -37,7 +38,9 @@ let package = Package(
         ),
         .target(name: "IPLD", dependencies: ["Multiformats"]),
         .target(name: "CPieceTree"),
-        .target(name: "S3Protocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "S3Protocol", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "XMLCoder", package: "XMLCoder"),
+        ]),
         .target(name: "Piece", dependencies: ["Multiformats", "CPieceTree"]),
         .target(name: "CAR", dependencies: ["SystemIO", "Multiformats", "IPLD", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", "Piece", .product(name: "Crypto", package: "swift-crypto")]),
@@ -65,10 +68,23 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "S3Gateway",
+            dependencies: [
+                "S3Protocol", "StorachaClient", "SystemIO", "Multiformats", "IPLD", "UnixFS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "StorachaCLI",
             dependencies: [
-                "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "LocalService", "StorachaClient",
+                "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "LocalService", "StorachaClient", "S3Protocol", "S3Gateway",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -9,7 +9,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run a Storacha-compatible service on this machine.",
-        subcommands: [Local.self]
+        subcommands: [Local.self, ServeS3Command.self]
     )
 
     struct Local: AsyncParsableCommand {

@@ -1,0 +1,215 @@
+import Crypto
+import Foundation
+import IPLD
+import Logging
+import Multiformats
+import S3Protocol
+import StorachaClient
+import SystemIO
+import UnixFS
+
+/// S3 buckets kept in a Storacha space: every object is an upload of its own (a UnixFS file with its
+/// shards and index, listed by `storacha ls` and retrievable from any IPFS gateway), and a bucket is a
+/// named set of keys in the gateway's index (``ObjectIndex``). A PUT is answered once its upload is on
+/// the service; a local copy of each object is kept to serve GETs, which otherwise read through the
+/// verified gateway reader. An object overwritten or deleted has its upload and blobs removed once no
+/// key refers to them.
+public final class StorachaBuckets: S3Backend {
+    let session: SpaceSession
+    let gatewayURL: String
+    let index: ObjectIndex
+    let cache: URL
+    let incoming: URL
+    let logger: Logger
+
+    /// Buckets of `session`'s space, with the index and local copies under `directory`; blocks not kept
+    /// locally are read from the trustless gateway at `gatewayURL`.
+    public init(session: SpaceSession, gatewayURL: String, directory: URL, logger: Logger) throws {
+        self.session = session
+        self.gatewayURL = gatewayURL
+        self.logger = logger
+        cache = directory.appendingPathComponent("objects")
+        incoming = directory.appendingPathComponent("incoming")
+        for dir in [directory, cache, incoming] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        // Bodies that were arriving when the gateway stopped were never acknowledged.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? [] {
+            try? FileManager.default.removeItem(at: incoming.appendingPathComponent(name))
+        }
+        index = try ObjectIndex(url: directory.appendingPathComponent("index.sqlite"))
+    }
+
+    static func noSuchBucket(_ bucket: String) -> S3Error { S3Error("NoSuchBucket", status: 404, "The specified bucket does not exist: \(bucket)") }
+    static func noSuchKey(_ key: String) -> S3Error { S3Error("NoSuchKey", status: 404, "The specified key does not exist: \(key)") }
+
+    /// Checks that `bucket` exists and belongs to `accessKey`.
+    func authorize(_ bucket: String, _ accessKey: String) async throws {
+        guard let owner = try await index.owner(of: bucket) else { throw StorachaBuckets.noSuchBucket(bucket) }
+        guard owner == accessKey else { throw S3Error("AccessDenied", status: 403, "Access Denied") }
+    }
+
+    public func listBuckets(accessKey: String) async throws -> [S3BucketInfo] { try await index.buckets(owner: accessKey) }
+
+    public func createBucket(_ bucket: String, accessKey: String) async throws {
+        if let owner = try await index.owner(of: bucket) {
+            guard owner == accessKey else { throw S3Error("BucketAlreadyExists", status: 409, "The requested bucket name is not available.") }
+            return
+        }
+        try await index.createBucket(bucket, owner: accessKey)
+    }
+
+    public func headBucket(_ bucket: String, accessKey: String) async throws { try await authorize(bucket, accessKey) }
+
+    public func deleteBucket(_ bucket: String, accessKey: String) async throws {
+        try await authorize(bucket, accessKey)
+        guard try await index.deleteBucket(bucket) else {
+            throw S3Error("BucketNotEmpty", status: 409, "The bucket you tried to delete is not empty")
+        }
+    }
+
+    public func listObjects(_ bucket: String, prefix: String, after: String?, limit: Int, accessKey: String) async throws -> [S3ObjectInfo] {
+        try await authorize(bucket, accessKey)
+        return try await index.list(bucket, prefix: prefix, after: after, limit: limit)
+    }
+
+    public func headObject(_ bucket: String, key: String, accessKey: String) async throws -> S3ObjectInfo {
+        try await authorize(bucket, accessKey)
+        guard let record = try await index.object(bucket, key: key) else { throw StorachaBuckets.noSuchKey(key) }
+        return record.info
+    }
+
+    public func getObject(_ bucket: String, key: String, range: Range<UInt64>?, accessKey: String) async throws -> S3ObjectContent {
+        try await authorize(bucket, accessKey)
+        guard let record = try await index.object(bucket, key: key) else { throw StorachaBuckets.noSuchKey(key) }
+        let wanted = range ?? 0..<record.info.size
+        if let name = record.cacheFile, FileManager.default.fileExists(atPath: cache.appendingPathComponent(name).path) {
+            return S3ObjectContent(info: record.info, bytes: StorachaBuckets.fileStream(cache.appendingPathComponent(name), range: wanted))
+        }
+        guard let root = try? CID(record.root) else { throw S3Error("InternalError", status: 500, "the index holds a bad CID for \(key)") }
+        let exporter = UnixFSExporter(source: PrefetchingBlockSource(GatewayBlockSource(url: gatewayURL)))
+        let stream = S3ByteStream { continuation in
+            let task = Task {
+                do {
+                    try await exporter.read(root, range: wanted) { data in continuation.yield(Array(data)) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        return S3ObjectContent(info: record.info, bytes: stream)
+    }
+
+    public func putObject(_ bucket: String, key: String, body: S3UploadBody, contentType: String, metadata: [String: String],
+                          accessKey: String) async throws -> S3ObjectInfo {
+        try await authorize(bucket, accessKey)
+        let name = UUID().uuidString
+        let temp = incoming.appendingPathComponent(name)
+        do {
+            let size = try await StorachaBuckets.receive(body, into: temp)
+            guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
+            let file = ImportFile(name: String(key.split(separator: "/").last ?? "object"), size: size, content: .file(temp))
+            let result = try await session.upload([file], options: PackOptions(wrap: false))
+            let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))
+            try await BlockingIO.run { [cache] in try FileManager.default.moveItem(at: temp, to: cache.appendingPathComponent(name)) }
+            let info = S3ObjectInfo(key: key, size: size, etag: SigV4Hex.hex(md5), lastModified: Date(), contentType: contentType, metadata: metadata)
+            let record = ObjectRecord(info: info, root: result.root.description,
+                                      shards: result.shards.map(\.cid.description) + [indexCID.description], cacheFile: name)
+            if let old = try await index.put(bucket, record) { await release(old, keeping: record) }
+            return info
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw error
+        }
+    }
+
+    public func copyObject(from: (bucket: String, key: String), to: (bucket: String, key: String), contentType: String?,
+                           metadata: [String: String]?, accessKey: String) async throws -> S3ObjectInfo {
+        try await authorize(from.bucket, accessKey)
+        try await authorize(to.bucket, accessKey)
+        guard let source = try await index.object(from.bucket, key: from.key) else { throw StorachaBuckets.noSuchKey(from.key) }
+        var record = source
+        record.info.key = to.key
+        record.info.lastModified = Date()
+        if let contentType { record.info.contentType = contentType }
+        if let metadata { record.info.metadata = metadata }
+        // The copy shares the upload; its local copy is a hard link to the same bytes.
+        if let file = source.cacheFile {
+            let name = UUID().uuidString
+            do {
+                try FileManager.default.linkItem(at: cache.appendingPathComponent(file), to: cache.appendingPathComponent(name))
+                record.cacheFile = name
+            } catch {
+                record.cacheFile = nil
+            }
+        }
+        if let old = try await index.put(to.bucket, record) { await release(old, keeping: record) }
+        return record.info
+    }
+
+    public func deleteObject(_ bucket: String, key: String, accessKey: String) async throws {
+        try await authorize(bucket, accessKey)
+        if let old = try await index.remove(bucket, key: key) { await release(old, keeping: nil) }
+    }
+
+    /// Drops what a replaced or deleted record held: its local copy, and its upload once no key refers to it.
+    func release(_ old: ObjectRecord, keeping current: ObjectRecord?) async {
+        if let file = old.cacheFile, file != current?.cacheFile { try? FileManager.default.removeItem(at: cache.appendingPathComponent(file)) }
+        guard old.root != current?.root, (try? await index.references(root: old.root)) == false, let root = try? CID(old.root) else { return }
+        do {
+            try await session.removeUpload(root, blobs: old.shards.compactMap { try? CID($0) })
+        } catch {
+            logger.warning("could not remove the upload \(old.root) of a deleted object: \(error)")
+        }
+    }
+
+    /// Writes a body to `url` in 1 MiB pieces on the blocking-I/O pool and fsyncs it; returns its size.
+    static func receive(_ body: S3UploadBody, into url: URL) async throws -> UInt64 {
+        let handle = try await BlockingIO.run { () throws -> FileHandle in
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw S3Error("InternalError", status: 500, "cannot write \(url.path)") }
+            return try FileHandle(forWritingTo: url)
+        }
+        defer { try? handle.close() }
+        var pending = Data()
+        var size: UInt64 = 0
+        for try await chunk in body {
+            pending.append(contentsOf: chunk)
+            size += UInt64(chunk.count)
+            if pending.count >= 1 << 20 {
+                let piece = pending
+                pending = Data()
+                try await BlockingIO.run { try handle.write(contentsOf: piece) }
+            }
+        }
+        let rest = pending
+        try await BlockingIO.run {
+            if !rest.isEmpty { try handle.write(contentsOf: rest) }
+            try handle.synchronize()
+        }
+        return size
+    }
+
+    /// The bytes of `range` of a file, read in 1 MiB pieces on the blocking-I/O pool.
+    static func fileStream(_ url: URL, range: Range<UInt64>) -> S3ByteStream {
+        var offset = range.lowerBound
+        let end = range.upperBound
+        return S3ByteStream(unfolding: {
+            guard offset < end else { return nil }
+            let (from, count) = (offset, Int(min(end - offset, 1 << 20)))
+            let data = try await BlockingIO.run { () throws -> Data in
+                let handle = try FileHandle(forReadingFrom: url)
+                defer { try? handle.close() }
+                try handle.seek(toOffset: from)
+                return try handle.read(upToCount: count) ?? Data()
+            }
+            guard !data.isEmpty else { throw S3Error("InternalError", status: 500, "the local copy of an object is shorter than its size") }
+            offset += UInt64(data.count)
+            return Array(data)
+        })
+    }
+}
+
+/// Lower-case hex.
+enum SigV4Hex {
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+}

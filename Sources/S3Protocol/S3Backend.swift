@@ -1,0 +1,87 @@
+import Foundation
+
+/// An object as S3 describes it.
+public struct S3ObjectInfo: Sendable, Equatable {
+    /// Its key.
+    public var key: String
+    /// Size in bytes.
+    public var size: UInt64
+    /// The ETag without quotes: the MD5 of the content in hex for a single PUT, `md5-of-part-md5s-N` for multipart.
+    public var etag: String
+    /// When it was last written.
+    public var lastModified: Date
+    /// `Content-Type`.
+    public var contentType: String
+    /// User metadata (`x-amz-meta-NAME` → value), names in lower case without the prefix.
+    public var metadata: [String: String]
+
+    /// An object description.
+    public init(key: String, size: UInt64, etag: String, lastModified: Date, contentType: String, metadata: [String: String]) {
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.lastModified = lastModified
+        self.contentType = contentType
+        self.metadata = metadata
+    }
+}
+
+/// A bucket as S3 lists it.
+public struct S3BucketInfo: Sendable, Equatable {
+    /// Its name.
+    public var name: String
+    /// When it was created.
+    public var created: Date
+
+    /// A bucket description.
+    public init(name: String, created: Date) {
+        self.name = name
+        self.created = created
+    }
+}
+
+/// Bytes handed out in pieces.
+public typealias S3ByteStream = AsyncThrowingStream<[UInt8], Error>
+
+/// What an object's bytes are read from: the whole object or a byte range of it.
+public struct S3ObjectContent: Sendable {
+    /// The object.
+    public var info: S3ObjectInfo
+    /// The bytes of `range` (or of the whole object).
+    public var bytes: S3ByteStream
+
+    /// Content for `info`.
+    public init(info: S3ObjectInfo, bytes: S3ByteStream) {
+        self.info = info
+        self.bytes = bytes
+    }
+}
+
+/// Where the buckets and objects live. The protocol layer (``S3Handler``) authenticates, parses and renders;
+/// a backend only stores. Errors it throws should be ``S3Error``s (`NoSuchBucket`, `NoSuchKey`, …); any
+/// other error is answered as `InternalError`.
+public protocol S3Backend: Sendable {
+    /// The buckets `accessKey` may see.
+    func listBuckets(accessKey: String) async throws -> [S3BucketInfo]
+    /// Creates a bucket; creating one that exists and is the caller's succeeds.
+    func createBucket(_ bucket: String, accessKey: String) async throws
+    /// Throws `NoSuchBucket` when the bucket does not exist.
+    func headBucket(_ bucket: String, accessKey: String) async throws
+    /// Deletes an empty bucket (`BucketNotEmpty` otherwise).
+    func deleteBucket(_ bucket: String, accessKey: String) async throws
+    /// Up to `limit` objects whose keys start with `prefix` and come after `after` (byte order of UTF-8).
+    func listObjects(_ bucket: String, prefix: String, after: String?, limit: Int, accessKey: String) async throws -> [S3ObjectInfo]
+    /// An object's description (`NoSuchKey` when missing).
+    func headObject(_ bucket: String, key: String, accessKey: String) async throws -> S3ObjectInfo
+    /// An object's bytes, all of them or `range`.
+    func getObject(_ bucket: String, key: String, range: Range<UInt64>?, accessKey: String) async throws -> S3ObjectContent
+    /// Stores an object whose bytes arrive from `body` (which throws, at the end, if they do not verify: nothing
+    /// may be kept then). Returns the stored object; it must be durable before this returns.
+    func putObject(_ bucket: String, key: String, body: S3UploadBody, contentType: String, metadata: [String: String],
+                   accessKey: String) async throws -> S3ObjectInfo
+    /// Copies an object (its bytes are shared, not moved); `metadata`/`contentType` replace the source's when given.
+    func copyObject(from: (bucket: String, key: String), to: (bucket: String, key: String), contentType: String?,
+                    metadata: [String: String]?, accessKey: String) async throws -> S3ObjectInfo
+    /// Deletes an object; deleting a missing one succeeds.
+    func deleteObject(_ bucket: String, key: String, accessKey: String) async throws
+}

@@ -1,0 +1,254 @@
+import Foundation
+
+/// Serves S3 requests from any ``S3Backend``: authenticates every request (``SigV4``), reads the operation,
+/// calls the backend and renders S3's headers, XML bodies and errors. It knows nothing of where objects live.
+public struct S3Handler: Sendable {
+    let backend: any S3Backend
+    let signer: SigV4
+
+    /// A handler over `backend` that accepts the access keys `secret` knows.
+    public init(backend: any S3Backend, secret: @escaping @Sendable (String) -> String?) {
+        self.backend = backend
+        self.signer = SigV4(secret: secret)
+    }
+
+    /// The response to `head` with its body `body`.
+    public func handle(_ head: S3RequestHead, body: S3ByteStream, now: Date = Date()) async -> S3Response {
+        let requestID = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).uppercased()
+        do {
+            let verified = try signer.verify(head, now: now)
+            let operation = try S3Operation(head)
+            var response = try await run(operation, head: head, body: body, verified: verified)
+            response.headers.append(("x-amz-request-id", String(requestID)))
+            return response
+        } catch {
+            let s3 = error as? S3Error ?? S3Error("InternalError", status: 500, "We encountered an internal error: \(error)")
+            let body: S3Response.Body = head.method == "HEAD" ? .empty : .bytes(S3XML.error(s3, resource: head.rawPath, requestID: String(requestID)))
+            return S3Response(status: s3.status, headers: [("Content-Type", "application/xml"), ("x-amz-request-id", String(requestID))], body: body)
+        }
+    }
+
+    func run(_ operation: S3Operation, head: S3RequestHead, body: S3ByteStream, verified: VerifiedRequest) async throws -> S3Response {
+        let user = verified.accessKey
+        switch operation {
+        case .listBuckets:
+            let buckets = try await backend.listBuckets(accessKey: user)
+            let result = ListAllMyBucketsResult(
+                Owner: .init(ID: user, DisplayName: user),
+                Buckets: .init(Bucket: buckets.map { .init(Name: $0.name, CreationDate: S3XML.timestamp($0.created)) }))
+            return .xml(S3XML.encode(result, root: "ListAllMyBucketsResult"))
+        case .createBucket(let bucket):
+            try await backend.createBucket(bucket, accessKey: user)
+            return S3Response(status: 200, headers: [("Location", "/\(bucket)")])
+        case .headBucket(let bucket):
+            try await backend.headBucket(bucket, accessKey: user)
+            return S3Response(status: 200, headers: [("x-amz-bucket-region", "us-east-1")])
+        case .deleteBucket(let bucket):
+            try await backend.deleteBucket(bucket, accessKey: user)
+            return S3Response(status: 204)
+        case .getBucketLocation(let bucket):
+            try await backend.headBucket(bucket, accessKey: user)
+            return .xml(S3XML.encode(LocationConstraint(), root: "LocationConstraint"))
+        case .getBucketVersioning(let bucket):
+            try await backend.headBucket(bucket, accessKey: user)
+            return .xml(S3XML.encode(VersioningConfiguration(), root: "VersioningConfiguration"))
+        case .listObjects(let bucket, let version):
+            return try await list(bucket, version: version, head: head, user: user)
+        case .putObject(let bucket, let key):
+            let upload = try uploadBody(head, body: body, payload: verified.payload)
+            let info = try await backend.putObject(bucket, key: key, body: upload, contentType: head.header("content-type") ?? "binary/octet-stream",
+                                                   metadata: S3Handler.metadata(head), accessKey: user)
+            return S3Response(status: 200, headers: [("ETag", "\"\(info.etag)\"")])
+        case .copyObject(let bucket, let key, let source):
+            let from = try S3Handler.copySource(source)
+            let replace = head.header("x-amz-metadata-directive")?.uppercased() == "REPLACE"
+            let info = try await backend.copyObject(from: from, to: (bucket, key), contentType: replace ? head.header("content-type") ?? "binary/octet-stream" : nil,
+                                                    metadata: replace ? S3Handler.metadata(head) : nil, accessKey: user)
+            return .xml(S3XML.encode(CopyResult(LastModified: S3XML.timestamp(info.lastModified), ETag: "\"\(info.etag)\""), root: "CopyObjectResult"))
+        case .headObject(let bucket, let key):
+            let info = try await backend.headObject(bucket, key: key, accessKey: user)
+            if let status = S3Handler.preconditionFailure(head, info) { return S3Response(status: status, headers: S3Handler.headers(info)) }
+            var headers = S3Handler.headers(info)
+            headers.append(("Content-Length", "\(info.size)"))
+            return S3Response(status: 200, headers: headers)
+        case .getObject(let bucket, let key):
+            let info = try await backend.headObject(bucket, key: key, accessKey: user)
+            if let status = S3Handler.preconditionFailure(head, info) { return S3Response(status: status, headers: S3Handler.headers(info)) }
+            var headers = S3Handler.headers(info)
+            if let rangeHeader = head.header("range"), let range = try S3Handler.range(rangeHeader, size: info.size) {
+                let content = try await backend.getObject(bucket, key: key, range: range, accessKey: user)
+                headers.append(("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(info.size)"))
+                headers.append(("Content-Length", "\(range.count)"))
+                return S3Response(status: 206, headers: headers, body: .stream(content.bytes, length: UInt64(range.count)))
+            }
+            let content = try await backend.getObject(bucket, key: key, range: nil, accessKey: user)
+            headers.append(("Content-Length", "\(info.size)"))
+            return S3Response(status: 200, headers: headers, body: .stream(content.bytes, length: info.size))
+        case .deleteObject(let bucket, let key):
+            try await backend.deleteObject(bucket, key: key, accessKey: user)
+            return S3Response(status: 204)
+        case .listObjectVersions, .listMultipartUploads, .deleteObjects, .createMultipartUpload, .uploadPart, .uploadPartCopy,
+             .completeMultipartUpload, .abortMultipartUpload, .listParts:
+            throw S3Error.notImplemented("this operation is not implemented yet")
+        }
+    }
+
+    /// The body of a PUT, checked as its signature and headers say.
+    func uploadBody(_ head: S3RequestHead, body: S3ByteStream, payload: SignedPayload) throws -> S3UploadBody {
+        let declared = head.header("x-amz-decoded-content-length") ?? head.header("content-length")
+        guard let lengthText = declared, let length = UInt64(lengthText) else {
+            throw S3Error("MissingContentLength", status: 411, "You must provide the Content-Length HTTP header.")
+        }
+        guard length <= S3Handler.maxObjectSize else {
+            throw S3Error("EntityTooLarge", status: 400, "Your proposed upload exceeds the maximum allowed object size.")
+        }
+        return try S3UploadBody(body, payload: payload, contentMD5: head.header("content-md5"), length: length)
+    }
+
+    /// Largest single PUT (S3: 5 GiB).
+    public static let maxObjectSize: UInt64 = 5 << 30
+    /// Largest user metadata, names and values together (S3: 2 KB).
+    public static let maxMetadataBytes = 2048
+
+    /// `x-amz-meta-*` headers, names lower-cased without the prefix.
+    static func metadata(_ head: S3RequestHead) throws -> [String: String] {
+        var out: [String: String] = [:]
+        var total = 0
+        for field in head.headers where field.name.hasPrefix("x-amz-meta-") {
+            let name = String(field.name.dropFirst("x-amz-meta-".count))
+            out[name] = field.value
+            total += name.utf8.count + field.value.utf8.count
+        }
+        guard total <= maxMetadataBytes else {
+            throw S3Error("MetadataTooLarge", status: 400, "Your metadata headers exceed the maximum allowed metadata size.")
+        }
+        return out
+    }
+
+    /// `bucket/key` of `x-amz-copy-source` (percent-encoded, optional leading `/`, `?versionId=null` allowed).
+    static func copySource(_ header: String) throws -> (bucket: String, key: String) {
+        var text = Substring(header)
+        if let q = text.firstIndex(of: "?") {
+            guard text[q...] == "?versionId=null" else { throw S3Error.invalidRequest("copying a specific version is not supported") }
+            text = text[..<q]
+        }
+        if text.hasPrefix("/") { text = text.dropFirst() }
+        guard let decoded = PercentEncoding.decode(text), let slash = decoded.firstIndex(of: "/") else {
+            throw S3Error("InvalidArgument", status: 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+        }
+        let bucket = String(decoded[..<slash])
+        let key = String(decoded[decoded.index(after: slash)...])
+        try S3Names.checkBucket(bucket)
+        try S3Names.checkKey(key)
+        return (bucket, key)
+    }
+
+    /// The byte range of a `Range` header, nil when it is to be ignored (not `bytes=`, or several ranges).
+    static func range(_ header: String, size: UInt64) throws -> Range<UInt64>? {
+        guard header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        let unsatisfiable = S3Error("InvalidRange", status: 416, "The requested range is not satisfiable")
+        if parts[0].isEmpty {
+            guard let suffix = UInt64(parts[1]) else { return nil }
+            guard suffix > 0, size > 0 else { throw unsatisfiable }
+            return (size - min(suffix, size))..<size
+        }
+        guard let start = UInt64(parts[0]) else { return nil }
+        guard start < size else { throw unsatisfiable }
+        if parts[1].isEmpty { return start..<size }
+        guard let end = UInt64(parts[1]), end >= start else { return nil }
+        return start..<(min(end, size - 1) + 1)
+    }
+
+    /// The headers that describe an object.
+    static func headers(_ info: S3ObjectInfo) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [
+            ("ETag", "\"\(info.etag)\""), ("Last-Modified", S3XML.httpDate(info.lastModified)), ("Content-Type", info.contentType),
+            ("Accept-Ranges", "bytes"),
+        ]
+        for (name, value) in info.metadata.sorted(by: { $0.key < $1.key }) { headers.append(("x-amz-meta-\(name)", value)) }
+        return headers
+    }
+
+    /// 304 or 412 when a conditional header says so.
+    static func preconditionFailure(_ head: S3RequestHead, _ info: S3ObjectInfo) -> Int? {
+        func matches(_ list: String) -> Bool {
+            list.split(separator: ",").contains { tag in
+                let t = tag.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                return t == "*" || t == info.etag
+            }
+        }
+        if let ifMatch = head.header("if-match"), !matches(ifMatch) { return 412 }
+        if let ifNoneMatch = head.header("if-none-match"), matches(ifNoneMatch) { return 304 }
+        let modified = info.lastModified.timeIntervalSince1970.rounded(.down)
+        if let text = head.header("if-unmodified-since"), let date = HTTPDate.parse(text), modified > date.timeIntervalSince1970 { return 412 }
+        if head.header("if-none-match") == nil, let text = head.header("if-modified-since"), let date = HTTPDate.parse(text),
+           modified <= date.timeIntervalSince1970 {
+            return 304
+        }
+        return nil
+    }
+
+    func list(_ bucket: String, version: Int, head: S3RequestHead, user: String) async throws -> S3Response {
+        try await backend.headBucket(bucket, accessKey: user)
+        let prefix = try head.query("prefix") ?? ""
+        let delimiter = try head.query("delimiter").flatMap { $0.isEmpty ? nil : $0 }
+        let maxKeys = min(1000, max(0, Int(try head.query("max-keys") ?? "") ?? 1000))
+        let urlEncoded = try head.query("encoding-type") == "url"
+        func out(_ s: String) -> String { urlEncoded ? PercentEncoding.encode(s, keepSlash: true) : s }
+        var start: String?
+        var result: ListBucketResult
+        if version == 2 {
+            let token = try head.query("continuation-token")
+            if let token {
+                guard let data = Data(base64Encoded: token), let key = String(data: data, encoding: .utf8) else {
+                    throw S3Error("InvalidArgument", status: 400, "The continuation token provided is incorrect")
+                }
+                start = key
+            } else {
+                start = try head.query("start-after").flatMap { $0.isEmpty ? nil : $0 }
+            }
+            let page = try await S3Listing.page(backend, bucket: bucket, prefix: prefix, delimiter: delimiter, start: start, maxKeys: maxKeys, accessKey: user)
+            result = S3Handler.result(bucket, prefix: out(prefix), page: page, maxKeys: maxKeys, encode: out)
+            result.KeyCount = page.contents.count + page.prefixes.count
+            result.ContinuationToken = token
+            result.StartAfter = try head.query("start-after").map(out)
+            if page.truncated, let last = page.last { result.NextContinuationToken = Data(last.utf8).base64EncodedString() }
+        } else {
+            let marker = try head.query("marker") ?? ""
+            start = marker.isEmpty ? nil : marker
+            let page = try await S3Listing.page(backend, bucket: bucket, prefix: prefix, delimiter: delimiter, start: start, maxKeys: maxKeys, accessKey: user)
+            result = S3Handler.result(bucket, prefix: out(prefix), page: page, maxKeys: maxKeys, encode: out)
+            result.Marker = out(marker)
+            if page.truncated, let last = page.last { result.NextMarker = out(last) }
+        }
+        result.Delimiter = delimiter.map(out)
+        result.EncodingType = urlEncoded ? "url" : nil
+        return .xml(S3XML.encode(result, root: "ListBucketResult"))
+    }
+
+    static func result(_ bucket: String, prefix: String, page: S3Listing, maxKeys: Int, encode: (String) -> String) -> ListBucketResult {
+        ListBucketResult(
+            Name: bucket, Prefix: prefix, MaxKeys: maxKeys, IsTruncated: page.truncated,
+            Contents: page.contents.map {
+                .init(Key: encode($0.key), LastModified: S3XML.timestamp($0.lastModified), ETag: "\"\($0.etag)\"", Size: $0.size, StorageClass: "STANDARD")
+            },
+            CommonPrefixes: page.prefixes.map { .init(Prefix: encode($0)) })
+    }
+}
+
+/// HTTP dates in the three forms RFC 7231 allows readers to accept (the first is what clients send).
+enum HTTPDate {
+    static func parse(_ text: String) -> Date? {
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+}

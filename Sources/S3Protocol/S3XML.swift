@@ -1,0 +1,117 @@
+import Foundation
+import XMLCoder
+
+/// S3's XML bodies, encoded with XMLCoder. Keys may hold characters that XML text cannot carry
+/// literally (CR is folded to LF by every parser), so those are written as character references.
+public enum S3XML {
+    static let namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+    /// The body of `value` under the root element `root`, with S3's namespace.
+    public static func encode<T: Encodable>(_ value: T, root: String) -> [UInt8] {
+        let encoder = XMLEncoder()
+        encoder.charactersEscapedInElements = [
+            ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#xD;"), ("\t", "&#x9;"),
+        ]
+        let data = (try? encoder.encode(value, withRootKey: root, rootAttributes: ["xmlns": namespace],
+                                        header: XMLHeader(version: 1.0, encoding: "UTF-8"))) ?? Data()
+        return Array(data)
+    }
+
+    /// An error body.
+    public static func error(_ error: S3Error, resource: String, requestID: String) -> [UInt8] {
+        struct Body: Encodable {
+            let Code: String
+            let Message: String
+            let Resource: String
+            let RequestId: String
+        }
+        let encoder = XMLEncoder()
+        let data = (try? encoder.encode(Body(Code: error.code, Message: error.message, Resource: resource, RequestId: requestID),
+                                        withRootKey: "Error", header: XMLHeader(version: 1.0, encoding: "UTF-8"))) ?? Data()
+        return Array(data)
+    }
+
+    /// S3's timestamp format in listings: `2009-10-12T17:50:30.000Z`.
+    public static func timestamp(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = ms / 1000
+        let (days, daySeconds) = (seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400, ((seconds % 86_400) + 86_400) % 86_400)
+        let (y, m, d) = civil(days)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let millis = ((ms % 1000) + 1000) % 1000
+        let msText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(y)-\(two(m))-\(two(d))T\(two(daySeconds / 3600)):\(two(daySeconds / 60 % 60)):\(two(daySeconds % 60)).\(msText)Z"
+    }
+
+    /// RFC 7231 HTTP dates, for `Last-Modified`.
+    public static func httpDate(_ date: Date) -> String {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let daySeconds = ((seconds % 86_400) + 86_400) % 86_400
+        let (y, m, d) = civil(days)
+        let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][Int(((days % 7) + 7) % 7)]
+        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][Int(m - 1)]
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(weekday), \(two(d)) \(month) \(y) \(two(daySeconds / 3600)):\(two(daySeconds / 60 % 60)):\(two(daySeconds % 60)) GMT"
+    }
+
+    /// Year, month and day of a day count since 1970-01-01.
+    static func civil(_ days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}
+
+/// `ListAllMyBucketsResult`.
+struct ListAllMyBucketsResult: Encodable {
+    struct Owner: Encodable { let ID: String; let DisplayName: String }
+    struct Buckets: Encodable { let Bucket: [BucketEntry] }
+    struct BucketEntry: Encodable { let Name: String; let CreationDate: String }
+    let Owner: Owner
+    let Buckets: Buckets
+}
+
+/// `ListBucketResult`, V1 and V2 (fields of the other version are nil and left out).
+struct ListBucketResult: Encodable {
+    struct Contents: Encodable {
+        let Key: String
+        let LastModified: String
+        let ETag: String
+        let Size: UInt64
+        let StorageClass: String
+    }
+    struct CommonPrefix: Encodable { let Prefix: String }
+    let Name: String
+    let Prefix: String
+    var Marker: String?
+    var NextMarker: String?
+    var ContinuationToken: String?
+    var NextContinuationToken: String?
+    var StartAfter: String?
+    var KeyCount: Int?
+    let MaxKeys: Int
+    var Delimiter: String?
+    var EncodingType: String?
+    let IsTruncated: Bool
+    let Contents: [Contents]
+    let CommonPrefixes: [CommonPrefix]
+}
+
+/// `CopyObjectResult` and `CopyPartResult`.
+struct CopyResult: Encodable {
+    let LastModified: String
+    let ETag: String
+}
+
+/// `VersioningConfiguration` with no status: versioning was never enabled.
+struct VersioningConfiguration: Encodable {}
+
+/// `LocationConstraint`, empty for us-east-1.
+struct LocationConstraint: Encodable {}

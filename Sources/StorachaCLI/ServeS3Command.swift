@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import IPLD
+import Logging
+import S3Gateway
+import S3Protocol
+import StorachaClient
+import SystemIO
+import UCAN
+
+/// `storacha serve s3`: an S3-compatible gateway over a Storacha space, for rclone, the aws CLI and boto3.
+struct ServeS3Command: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "s3",
+        abstract: "Serve a Storacha space as S3 buckets (for rclone, the aws CLI, boto3).",
+        discussion: """
+            Every object is stored as its own upload in the space; buckets and S3 metadata live in the gateway's index \
+            under --data. Every request must be signed (AWS Signature V4) with the access key and secret key, which are \
+            generated and kept in DATA/credentials.json (0600) unless given. With --local the local network is used (no \
+            account, no network): on a fresh profile the agent logs in and creates a space by itself.
+            """
+    )
+
+    @Option(help: "Address and port to listen on.")
+    var listen: String = "127.0.0.1:9000"
+
+    @Option(help: "The space to serve (DID or name; default: the current space).")
+    var space: String?
+
+    @Option(help: "The gateway's data directory (index and local copies; default: ~/.local/share/storacha/s3/<space>).")
+    var data: String?
+
+    @Option(help: "The access key clients sign with ($STORACHA_S3_ACCESS_KEY).")
+    var accessKey: String?
+
+    @Option(help: "The secret key clients sign with ($STORACHA_S3_SECRET_KEY).")
+    var secretKey: String?
+
+    @Flag(help: "Use the local network (an in-process local service unless `serve local` runs on its data directory).")
+    var local = false
+
+    @Option(help: "With --local: the local service's data directory ($STORACHA_LOCAL_DATA).")
+    var localData: String?
+
+    @Flag(help: "Print {\"url\",\"accessKey\",\"secretKey\",\"space\"} as one JSON line once listening.")
+    var json = false
+
+    func validate() throws {
+        guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT") }
+        guard (accessKey == nil) == (secretKey == nil) else { throw ValidationError("give both --access-key and --secret-key, or neither") }
+        if localData != nil && !local { throw ValidationError("--local-data applies to --local only") }
+    }
+
+    var listenAddress: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    func run() async throws {
+        var arguments: [String] = []
+        if local { arguments += ["--network", "local"] + (localData.map { ["--data", $0] } ?? []) }
+        let options = try AgentOptions.parse(arguments)
+        try await options.withAgent { agent, context in
+            let spaceDID = try await ServeS3Command.servedSpace(space, agent: &agent, local: context.local)
+            let env = options.environment
+            let directory = URL(fileURLWithPath: data ?? ServeS3Command.defaultDirectory(env, space: spaceDID.string))
+            let credentials = try S3Credentials.resolve(accessKey: accessKey ?? env["STORACHA_S3_ACCESS_KEY"],
+                                                        secretKey: secretKey ?? env["STORACHA_S3_SECRET_KEY"], directory: directory)
+            var logger = Logger(label: "storacha.s3")
+            logger.logLevel = .notice
+            let buckets = try StorachaBuckets(session: agent.session(space: spaceDID), gatewayURL: agent.network.publicGateway,
+                                              directory: directory, logger: logger)
+            let handler = S3Handler(backend: buckets, secret: { $0 == credentials.accessKey ? credentials.secretKey : nil })
+            guard let address = listenAddress else { throw CLIError("--listen must be HOST:PORT") }
+            let running: S3HTTPServer.Running
+            do { running = try await S3HTTPServer.start(handler, host: address.host, port: address.port, logger: logger) } catch {
+                throw CLIError("cannot listen on \(listen): \(error)")
+            }
+            let text = json
+                ? jsonLine(["url": .string(running.url), "accessKey": .string(credentials.accessKey),
+                            "secretKey": .string(credentials.secretKey), "space": .string(spaceDID.string)])
+                : ServeS3Command.banner(url: running.url, credentials: credentials, space: spaceDID.string, directory: directory)
+            // Unbuffered, so that a parent process sees the URL at once.
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
+            try await running.wait()
+        }
+    }
+
+    /// The space to serve; on the local network, a fresh profile logs in and gets a space of its own.
+    static func servedSpace(_ wanted: String?, agent: inout Agent, local: LocalNetwork?) async throws -> DID {
+        if let wanted { return try agent.space(wanted) }
+        if let current = agent.profile.currentSpace { return current }
+        guard let local else {
+            throw CLIError("no current space: create one with `storacha space create`, or pass --space")
+        }
+        let account = try Agent.account(email: "s3@storacha.local")
+        if !agent.accounts.contains(where: { $0.did == account }) {
+            let request = try await agent.requestLogin(account)
+            try await local.confirmLogin(agent: agent.did)
+            try agent.importProofs(try await agent.waitForLogin(request))
+        }
+        let created = Agent.OwnedSpace.generate(name: "s3")
+        try await agent.provision(created.did, account: account)
+        try agent.save(created)
+        try agent.use(created.did)
+        return created.did
+    }
+
+    static func defaultDirectory(_ env: [String: String], space: String) -> String {
+        let base: URL
+        if let xdg = env["XDG_DATA_HOME"], !xdg.isEmpty { base = URL(fileURLWithPath: xdg) } else {
+            base = URL(fileURLWithPath: env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()).appendingPathComponent(".local/share")
+        }
+        return base.appendingPathComponent("storacha/s3/\(space)").path
+    }
+
+    static func banner(url: String, credentials: S3Credentials, space: String, directory: URL) -> String {
+        """
+        Storacha S3 gateway
+          url         \(url)
+          space       \(space)
+          access key  \(credentials.accessKey)
+          secret key  \(credentials.secretKey)
+          data        \(directory.path)
+
+        rclone remote (add it to ~/.config/rclone/rclone.conf):
+          [storacha]
+          type = s3
+          provider = Other
+          access_key_id = \(credentials.accessKey)
+          secret_access_key = \(credentials.secretKey)
+          endpoint = \(url)
+
+        then: rclone copy ~/photos storacha:photos
+        """
+    }
+}
+
+/// The gateway's access key and secret key: given, or generated once and kept in DATA/credentials.json (0600).
+struct S3Credentials: Codable {
+    let accessKey: String
+    let secretKey: String
+
+    static func resolve(accessKey: String?, secretKey: String?, directory: URL) throws -> S3Credentials {
+        if let accessKey, let secretKey, !accessKey.isEmpty, !secretKey.isEmpty { return S3Credentials(accessKey: accessKey, secretKey: secretKey) }
+        let file = directory.appendingPathComponent("credentials.json")
+        if let data = try? Data(contentsOf: file) {
+            guard let stored = try? JSONDecoder().decode(S3Credentials.self, from: data) else {
+                throw CLIError("\(file.path) is not a credentials file; remove it to make new keys")
+            }
+            return stored
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        func random(_ count: Int, _ alphabet: String) -> String {
+            let chars = Array(alphabet)
+            var rng = SystemRandomNumberGenerator()
+            return String((0..<count).map { _ in chars[Int.random(in: 0..<chars.count, using: &rng)] })
+        }
+        let made = S3Credentials(accessKey: "SC" + random(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+                                 secretKey: random(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
+        try DurableFile.write(Data(try JSONEncoder().encode(made)), to: file, permissions: 0o600)
+        return made
+    }
+}
