@@ -4,12 +4,6 @@ import TestSupport
 
 typealias CLI = StorachaBinary
 
-func makeTempDir() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 @Suite struct CLITests {
     /// The upload-client unit-test vector: `file.txt` = "file", `dir/another.txt` = "another".
     func uploadClientFixture(in dir: URL) throws -> URL {

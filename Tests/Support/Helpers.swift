@@ -113,10 +113,17 @@ public enum StorachaBinary {
     @discardableResult
     public static func run(_ args: [String], in directory: URL, wrapper: [String] = [],
                            environment: [String: String?] = [:], input: Data? = nil) async throws -> Result {
-        try await offPool { try runBlocking(args, in: directory, wrapper: wrapper, environment: environment, input: input) }
+        try await offPool { try runBlocking(binary, args, in: directory, wrapper: wrapper, environment: environment, input: input) }
     }
 
-    private static func runBlocking(_ args: [String], in directory: URL, wrapper: [String],
+    /// Runs another program (rclone, the aws CLI) the same way.
+    @discardableResult
+    public static func run(executable: URL, _ args: [String], in directory: URL, environment: [String: String?] = [:],
+                           input: Data? = nil) async throws -> Result {
+        try await offPool { try runBlocking(executable, args, in: directory, wrapper: [], environment: environment, input: input) }
+    }
+
+    private static func runBlocking(_ binary: URL, _ args: [String], in directory: URL, wrapper: [String],
                                     environment: [String: String?], input: Data?) throws -> Result {
         let process = Process()
         if wrapper.isEmpty {
@@ -164,4 +171,11 @@ public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) asy
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread { continuation.resume(with: Swift.Result { try body() }) }
     }
+}
+
+/// A new private temporary directory.
+public func makeTempDir() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
 }

