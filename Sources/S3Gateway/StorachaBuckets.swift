@@ -20,6 +20,7 @@ public final class StorachaBuckets: S3Backend {
     let index: ObjectIndex
     let cache: URL
     let incoming: URL
+    let parts: URL
     let logger: Logger
 
     /// Buckets of `session`'s space, with the index and local copies under `directory`; blocks not kept
@@ -30,7 +31,8 @@ public final class StorachaBuckets: S3Backend {
         self.logger = logger
         cache = directory.appendingPathComponent("objects")
         incoming = directory.appendingPathComponent("incoming")
-        for dir in [directory, cache, incoming] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        parts = directory.appendingPathComponent("multipart")
+        for dir in [directory, cache, incoming, parts] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
         // Bodies that were arriving when the gateway stopped were never acknowledged.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? [] {
             try? FileManager.default.removeItem(at: incoming.appendingPathComponent(name))
@@ -103,24 +105,31 @@ public final class StorachaBuckets: S3Backend {
     public func putObject(_ bucket: String, key: String, body: S3UploadBody, contentType: String, metadata: [String: String],
                           accessKey: String) async throws -> S3ObjectInfo {
         try await authorize(bucket, accessKey)
-        let name = UUID().uuidString
-        let temp = incoming.appendingPathComponent(name)
+        let temp = incoming.appendingPathComponent(UUID().uuidString)
         do {
             let size = try await StorachaBuckets.receive(body, into: temp)
             guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
-            let file = ImportFile(name: String(key.split(separator: "/").last ?? "object"), size: size, content: .file(temp))
-            let result = try await session.upload([file], options: PackOptions(wrap: false))
-            let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))
-            try await BlockingIO.run { [cache] in try FileManager.default.moveItem(at: temp, to: cache.appendingPathComponent(name)) }
-            let info = S3ObjectInfo(key: key, size: size, etag: SigV4Hex.hex(md5), lastModified: Date(), contentType: contentType, metadata: metadata)
-            let record = ObjectRecord(info: info, root: result.root.description,
-                                      shards: result.shards.map(\.cid.description) + [indexCID.description], cacheFile: name)
-            if let old = try await index.put(bucket, record) { await release(old, keeping: record) }
-            return info
+            return try await store(temp, size: size, bucket: bucket, key: key, etag: SigV4Hex.hex(md5), contentType: contentType, metadata: metadata)
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw error
         }
+    }
+
+    /// Uploads the complete, fsynced file `temp` as the object `key` (its own upload), keeps it as the local
+    /// copy and records it; what the key held before is released.
+    func store(_ temp: URL, size: UInt64, bucket: String, key: String, etag: String, contentType: String,
+               metadata: [String: String]) async throws -> S3ObjectInfo {
+        let file = ImportFile(name: String(key.split(separator: "/").last ?? "object"), size: size, content: .file(temp))
+        let result = try await session.upload([file], options: PackOptions(wrap: false))
+        let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))
+        let name = UUID().uuidString
+        try await BlockingIO.run { [cache] in try FileManager.default.moveItem(at: temp, to: cache.appendingPathComponent(name)) }
+        let info = S3ObjectInfo(key: key, size: size, etag: etag, lastModified: Date(), contentType: contentType, metadata: metadata)
+        let record = ObjectRecord(info: info, root: result.root.description,
+                                  shards: result.shards.map(\.cid.description) + [indexCID.description], cacheFile: name)
+        if let old = try await index.put(bucket, record) { await release(old, keeping: record) }
+        return info
     }
 
     public func copyObject(from: (bucket: String, key: String), to: (bucket: String, key: String), contentType: String?,
@@ -165,15 +174,28 @@ public final class StorachaBuckets: S3Backend {
 
     /// Writes a body to `url` in 1 MiB pieces on the blocking-I/O pool and fsyncs it; returns its size.
     static func receive(_ body: S3UploadBody, into url: URL) async throws -> UInt64 {
+        try await write(body, into: url, md5: false).size
+    }
+
+    /// Writes a byte stream to `url` and fsyncs it; returns its size and MD5.
+    static func receive(_ bytes: S3ByteStream, into url: URL) async throws -> (size: UInt64, md5: [UInt8]) {
+        let (size, md5) = try await write(bytes, into: url, md5: true)
+        return (size, md5 ?? [])
+    }
+
+    static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: URL, md5 hashing: Bool) async throws -> (size: UInt64, md5: [UInt8]?)
+        where Bytes.Element == [UInt8] {
         let handle = try await BlockingIO.run { () throws -> FileHandle in
             guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw S3Error("InternalError", status: 500, "cannot write \(url.path)") }
             return try FileHandle(forWritingTo: url)
         }
         defer { try? handle.close() }
+        var md5 = hashing ? Insecure.MD5() : nil
         var pending = Data()
         var size: UInt64 = 0
-        for try await chunk in body {
+        for try await chunk in bytes {
             pending.append(contentsOf: chunk)
+            md5?.update(data: chunk)
             size += UInt64(chunk.count)
             if pending.count >= 1 << 20 {
                 let piece = pending
@@ -186,7 +208,7 @@ public final class StorachaBuckets: S3Backend {
             if !rest.isEmpty { try handle.write(contentsOf: rest) }
             try handle.synchronize()
         }
-        return size
+        return (size, md5.map { Array($0.finalize()) })
     }
 
     /// The bytes of `range` of a file, read in 1 MiB pieces on the blocking-I/O pool.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// An object as S3 describes it.
@@ -84,4 +85,78 @@ public protocol S3Backend: Sendable {
                     metadata: [String: String]?, accessKey: String) async throws -> S3ObjectInfo
     /// Deletes an object; deleting a missing one succeeds.
     func deleteObject(_ bucket: String, key: String, accessKey: String) async throws
+
+    /// Starts a multipart upload of `key`; returns its upload ID.
+    func createMultipartUpload(_ bucket: String, key: String, contentType: String, metadata: [String: String],
+                               accessKey: String) async throws -> String
+    /// Stores part `part` (1…10000) of an upload from `body`; returns its ETag (the part's MD5 in hex).
+    func uploadPart(_ bucket: String, key: String, uploadID: String, part: Int, body: S3UploadBody, accessKey: String) async throws -> String
+    /// Stores part `part` as a byte range (or all) of an existing object; returns its ETag.
+    func uploadPartCopy(_ bucket: String, key: String, uploadID: String, part: Int, from: (bucket: String, key: String),
+                        range: Range<UInt64>?, accessKey: String) async throws -> String
+    /// The parts stored so far, by part number.
+    func listParts(_ bucket: String, key: String, uploadID: String, accessKey: String) async throws -> [S3PartInfo]
+    /// Joins the listed parts (ascending part numbers, their ETags) into the object; `NoSuchUpload`,
+    /// `InvalidPart`, `InvalidPartOrder` or `EntityTooSmall` otherwise.
+    func completeMultipartUpload(_ bucket: String, key: String, uploadID: String, parts: [(part: Int, etag: String)],
+                                 accessKey: String) async throws -> S3ObjectInfo
+    /// Drops an upload and its parts.
+    func abortMultipartUpload(_ bucket: String, key: String, uploadID: String, accessKey: String) async throws
+    /// Uploads in progress in a bucket.
+    func listMultipartUploads(_ bucket: String, accessKey: String) async throws -> [S3MultipartInfo]
+}
+
+/// A stored part of a multipart upload.
+public struct S3PartInfo: Sendable, Equatable {
+    /// Its number (1…10000).
+    public var part: Int
+    /// Its MD5 in hex.
+    public var etag: String
+    /// Its size.
+    public var size: UInt64
+    /// When it was stored.
+    public var lastModified: Date
+
+    /// A part description.
+    public init(part: Int, etag: String, size: UInt64, lastModified: Date) {
+        self.part = part
+        self.etag = etag
+        self.size = size
+        self.lastModified = lastModified
+    }
+}
+
+/// A multipart upload in progress.
+public struct S3MultipartInfo: Sendable, Equatable {
+    /// The object's key.
+    public var key: String
+    /// The upload ID.
+    public var uploadID: String
+    /// When it was started.
+    public var initiated: Date
+
+    /// An upload description.
+    public init(key: String, uploadID: String, initiated: Date) {
+        self.key = key
+        self.uploadID = uploadID
+        self.initiated = initiated
+    }
+}
+
+extension S3Backend {
+    /// The ETag S3 gives a multipart object: the MD5 of the parts' binary MD5s, then `-` and their count.
+    public static func multipartETag(_ partETags: [String]) -> String {
+        var md5 = Insecure.MD5()
+        for tag in partETags { md5.update(data: hexBytes(tag)) }
+        return md5.finalize().map { String(format: "%02x", $0) }.joined() + "-\(partETags.count)"
+    }
+
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var iterator = hex.utf8.makeIterator()
+        while let high = iterator.next().flatMap(PercentEncoding.hexValue), let low = iterator.next().flatMap(PercentEncoding.hexValue) {
+            out.append(high << 4 | low)
+        }
+        return out
+    }
 }

@@ -87,10 +87,84 @@ public struct S3Handler: Sendable {
         case .deleteObject(let bucket, let key):
             try await backend.deleteObject(bucket, key: key, accessKey: user)
             return S3Response(status: 204)
-        case .listObjectVersions, .listMultipartUploads, .deleteObjects, .createMultipartUpload, .uploadPart, .uploadPartCopy,
-             .completeMultipartUpload, .abortMultipartUpload, .listParts:
-            throw S3Error.notImplemented("this operation is not implemented yet")
+        case .deleteObjects(let bucket):
+            let request = try S3XML.decode(DeleteRequest.self, from: try await S3Handler.small(body, head: head, payload: verified.payload))
+            guard request.Object.count <= 1000 else { throw S3Error("MalformedXML", status: 400, "DeleteObjects takes at most 1000 keys") }
+            var deleted: [DeleteResult.Deleted] = []
+            var failed: [DeleteResult.Failure] = []
+            for object in request.Object {
+                do {
+                    try S3Names.checkKey(object.Key)
+                    try await backend.deleteObject(bucket, key: object.Key, accessKey: user)
+                    if request.Quiet != true { deleted.append(.init(Key: object.Key)) }
+                } catch let error as S3Error {
+                    failed.append(.init(Key: object.Key, Code: error.code, Message: error.message))
+                }
+            }
+            return .xml(S3XML.encode(DeleteResult(Deleted: deleted, Error: failed), root: "DeleteResult"))
+        case .listObjectVersions(let bucket):
+            // No versioning: every current object is its only version, with VersionId "null".
+            return try await list(bucket, version: 1, head: head, user: user, versions: true)
+        case .createMultipartUpload(let bucket, let key):
+            let id = try await backend.createMultipartUpload(bucket, key: key, contentType: head.header("content-type") ?? "binary/octet-stream",
+                                                             metadata: S3Handler.metadata(head), accessKey: user)
+            return .xml(S3XML.encode(InitiateMultipartUploadResult(Bucket: bucket, Key: key, UploadId: id), root: "InitiateMultipartUploadResult"))
+        case .uploadPart(let bucket, let key, let uploadID, let part):
+            let upload = try uploadBody(head, body: body, payload: verified.payload)
+            let etag = try await backend.uploadPart(bucket, key: key, uploadID: uploadID, part: part, body: upload, accessKey: user)
+            return S3Response(status: 200, headers: [("ETag", "\"\(etag)\"")])
+        case .uploadPartCopy(let bucket, let key, let uploadID, let part, let source):
+            let from = try S3Handler.copySource(source)
+            var range: Range<UInt64>?
+            if let text = head.header("x-amz-copy-source-range") {
+                let size = try await backend.headObject(from.bucket, key: from.key, accessKey: user).size
+                guard let r = try S3Handler.range(text, size: size) else {
+                    throw S3Error("InvalidArgument", status: 400, "The x-amz-copy-source-range value must be of the form bytes=first-last")
+                }
+                range = r
+            }
+            let etag = try await backend.uploadPartCopy(bucket, key: key, uploadID: uploadID, part: part, from: from, range: range, accessKey: user)
+            return .xml(S3XML.encode(CopyResult(LastModified: S3XML.timestamp(Date()), ETag: "\"\(etag)\""), root: "CopyPartResult"))
+        case .completeMultipartUpload(let bucket, let key, let uploadID):
+            let request = try S3XML.decode(CompleteMultipartUploadRequest.self,
+                                           from: try await S3Handler.small(body, head: head, payload: verified.payload))
+            let parts = request.Part.map { (part: $0.PartNumber, etag: $0.ETag.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))) }
+            let info = try await backend.completeMultipartUpload(bucket, key: key, uploadID: uploadID, parts: parts, accessKey: user)
+            let location = "/\(bucket)/\(PercentEncoding.encode(key, keepSlash: true))"
+            return .xml(S3XML.encode(CompleteMultipartUploadResult(Location: location, Bucket: bucket, Key: key, ETag: "\"\(info.etag)\""),
+                                     root: "CompleteMultipartUploadResult"))
+        case .abortMultipartUpload(let bucket, let key, let uploadID):
+            try await backend.abortMultipartUpload(bucket, key: key, uploadID: uploadID, accessKey: user)
+            return S3Response(status: 204)
+        case .listParts(let bucket, let key, let uploadID):
+            let parts = try await backend.listParts(bucket, key: key, uploadID: uploadID, accessKey: user)
+            let result = ListPartsResult(Bucket: bucket, Key: key, UploadId: uploadID, MaxParts: 10_000, IsTruncated: false,
+                                         Part: parts.map { .init(PartNumber: $0.part, LastModified: S3XML.timestamp($0.lastModified),
+                                                                 ETag: "\"\($0.etag)\"", Size: $0.size) })
+            return .xml(S3XML.encode(result, root: "ListPartsResult"))
+        case .listMultipartUploads(let bucket):
+            let uploads = try await backend.listMultipartUploads(bucket, accessKey: user)
+            let result = ListMultipartUploadsResult(Bucket: bucket, MaxUploads: 1000, IsTruncated: false, Upload: uploads.map {
+                .init(Key: $0.key, UploadId: $0.uploadID, Initiated: S3XML.timestamp($0.initiated), StorageClass: "STANDARD")
+            })
+            return .xml(S3XML.encode(result, root: "ListMultipartUploadsResult"))
         }
+    }
+
+    /// Largest XML request body read (CompleteMultipartUpload of 10,000 parts fits).
+    static let maxXMLBody: UInt64 = 2 << 20
+
+    /// A small request body, read whole and checked as its signature says.
+    static func small(_ body: S3ByteStream, head: S3RequestHead, payload: SignedPayload) async throws -> [UInt8] {
+        let declared = (head.header("x-amz-decoded-content-length") ?? head.header("content-length")).flatMap(UInt64.init)
+        guard let length = declared, length <= maxXMLBody else {
+            throw S3Error("MalformedXML", status: 400, "The request body must have a Content-Length of at most \(maxXMLBody) bytes")
+        }
+        var out: [UInt8] = []
+        for try await chunk in try S3UploadBody(body, payload: payload, contentMD5: head.header("content-md5"), length: length) {
+            out += chunk
+        }
+        return out
     }
 
     /// The body of a PUT, checked as its signature and headers say.
@@ -191,7 +265,7 @@ public struct S3Handler: Sendable {
         return nil
     }
 
-    func list(_ bucket: String, version: Int, head: S3RequestHead, user: String) async throws -> S3Response {
+    func list(_ bucket: String, version: Int, head: S3RequestHead, user: String, versions: Bool = false) async throws -> S3Response {
         try await backend.headBucket(bucket, accessKey: user)
         let prefix = try head.query("prefix") ?? ""
         let delimiter = try head.query("delimiter").flatMap { $0.isEmpty ? nil : $0 }
@@ -217,7 +291,7 @@ public struct S3Handler: Sendable {
             result.StartAfter = try head.query("start-after").map(out)
             if page.truncated, let last = page.last { result.NextContinuationToken = Data(last.utf8).base64EncodedString() }
         } else {
-            let marker = try head.query("marker") ?? ""
+            let marker = try head.query(versions ? "key-marker" : "marker") ?? ""
             start = marker.isEmpty ? nil : marker
             let page = try await S3Listing.page(backend, bucket: bucket, prefix: prefix, delimiter: delimiter, start: start, maxKeys: maxKeys, accessKey: user)
             result = S3Handler.result(bucket, prefix: out(prefix), page: page, maxKeys: maxKeys, encode: out)
@@ -226,6 +300,15 @@ public struct S3Handler: Sendable {
         }
         result.Delimiter = delimiter.map(out)
         result.EncodingType = urlEncoded ? "url" : nil
+        if versions {
+            let listing = ListVersionsResult(Name: result.Name, Prefix: result.Prefix, KeyMarker: result.Marker ?? "",
+                                             NextKeyMarker: result.NextMarker, MaxKeys: result.MaxKeys, Delimiter: result.Delimiter,
+                                             IsTruncated: result.IsTruncated,
+                                             Version: result.Contents.map { .init(Key: $0.Key, VersionId: "null", IsLatest: true, LastModified: $0.LastModified,
+                                                                                   ETag: $0.ETag, Size: $0.Size, StorageClass: $0.StorageClass) },
+                                             CommonPrefixes: result.CommonPrefixes)
+            return .xml(S3XML.encode(listing, root: "ListVersionsResult"))
+        }
         return .xml(S3XML.encode(result, root: "ListBucketResult"))
     }
 

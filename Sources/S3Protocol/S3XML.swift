@@ -115,3 +115,92 @@ struct VersioningConfiguration: Encodable {}
 
 /// `LocationConstraint`, empty for us-east-1.
 struct LocationConstraint: Encodable {}
+
+/// `InitiateMultipartUploadResult`.
+struct InitiateMultipartUploadResult: Encodable {
+    let Bucket: String
+    let Key: String
+    let UploadId: String
+}
+
+/// `CompleteMultipartUploadResult`.
+struct CompleteMultipartUploadResult: Encodable {
+    let Location: String
+    let Bucket: String
+    let Key: String
+    let ETag: String
+}
+
+/// `ListPartsResult`.
+struct ListPartsResult: Encodable {
+    struct Part: Encodable { let PartNumber: Int; let LastModified: String; let ETag: String; let Size: UInt64 }
+    let Bucket: String
+    let Key: String
+    let UploadId: String
+    let MaxParts: Int
+    let IsTruncated: Bool
+    let Part: [Part]
+}
+
+/// `ListMultipartUploadsResult`.
+struct ListMultipartUploadsResult: Encodable {
+    struct Upload: Encodable { let Key: String; let UploadId: String; let Initiated: String; let StorageClass: String }
+    let Bucket: String
+    let MaxUploads: Int
+    let IsTruncated: Bool
+    let Upload: [Upload]
+}
+
+/// `DeleteResult`.
+struct DeleteResult: Encodable {
+    struct Deleted: Encodable { let Key: String }
+    struct Failure: Encodable { let Key: String; let Code: String; let Message: String }
+    let Deleted: [Deleted]
+    let Error: [Failure]
+}
+
+/// The `CompleteMultipartUpload` request body.
+struct CompleteMultipartUploadRequest: Decodable {
+    struct Part: Decodable { let PartNumber: Int; let ETag: String }
+    let Part: [Part]
+}
+
+/// The `Delete` request body of DeleteObjects.
+struct DeleteRequest: Decodable {
+    struct Object: Decodable { let Key: String }
+    let Object: [Object]
+    let Quiet: Bool?
+}
+
+extension S3XML {
+    /// Decodes a request body, or throws `MalformedXML`.
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        do {
+            return try XMLDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw S3Error("MalformedXML", status: 400, "The XML you provided was not well-formed or did not validate against our published schema")
+        }
+    }
+}
+
+/// `ListVersionsResult` (without versioning: one version per key, `VersionId` `null`).
+struct ListVersionsResult: Encodable {
+    struct Version: Encodable {
+        let Key: String
+        let VersionId: String
+        let IsLatest: Bool
+        let LastModified: String
+        let ETag: String
+        let Size: UInt64
+        let StorageClass: String
+    }
+    let Name: String
+    let Prefix: String
+    let KeyMarker: String
+    let NextKeyMarker: String?
+    let MaxKeys: Int
+    let Delimiter: String?
+    let IsTruncated: Bool
+    let Version: [Version]
+    let CommonPrefixes: [ListBucketResult.CommonPrefix]
+}

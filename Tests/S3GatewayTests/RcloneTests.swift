@@ -55,6 +55,27 @@ let rclones: [URL] = {
 }()
 
 @Suite(.serialized) struct RcloneTests {
+    /// Writes `size` bytes (a 1 MiB pattern, each MiB stamped with its index) and returns their MD5 in hex.
+    static func writeLarge(_ url: URL, size: Int) throws -> String {
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        let block = lcg(1 << 20, seed: 21)
+        var md5 = Insecure.MD5()
+        var written = 0
+        var i = 0
+        while written < size {
+            var chunk = block.prefix(min(block.count, size - written))
+            chunk[chunk.startIndex] = UInt8(truncatingIfNeeded: i)
+            chunk[chunk.startIndex + 1] = UInt8(truncatingIfNeeded: i >> 8)
+            try handle.write(contentsOf: chunk)
+            md5.update(data: chunk)
+            written += chunk.count
+            i += 1
+        }
+        return md5.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
     /// The rclone commands of a user's day, through the gateway, with every version installed.
     @Test(.enabled(if: !rclones.isEmpty, "needs rclone (.ci/run installs it)"), arguments: rclones)
     func rcloneWorksThroughTheGateway(rclone: URL) async throws {
@@ -99,11 +120,18 @@ let rclones: [URL] = {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url)
         }
+        // A 300 MB file goes up in parts (rclone's upload cutoff is 200 MiB; 1.75 sends parts from several threads).
+        let big = src.appendingPathComponent("large/300MB.bin")
+        try FileManager.default.createDirectory(at: big.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let bigMD5 = try RcloneTests.writeLarge(big, size: 300_000_000)
         _ = try await ok(["mkdir", "st:photos"])
         _ = try await ok(["copy", src.path, "st:photos"])
+        #expect(try await ok(["md5sum", "st:photos/large"]) == "\(bigMD5)  300MB.bin\n")
+        let largeList = try await ok(["lsjson", "st:photos/large"])
+        #expect(largeList.contains("\"Size\":300000000"))
         let listed = try JSONSerialization.jsonObject(with: Data(try await ok(["lsjson", "-R", "--files-only", "st:photos"]).utf8)) as? [[String: Any]] ?? []
-        #expect(Set(listed.compactMap { $0["Path"] as? String }) == Set(files.keys))
-        for entry in listed {
+        #expect(Set(listed.compactMap { $0["Path"] as? String }) == Set(files.keys).union(["large/300MB.bin"]))
+        for entry in listed where entry["Path"] as? String != "large/300MB.bin" {
             let path = entry["Path"] as? String ?? ""
             #expect(entry["Size"] as? Int == files[path]?.count, "size of \(path)")
         }
@@ -112,7 +140,7 @@ let rclones: [URL] = {
             let md5 = Insecure.MD5.hash(data: data).map { String(format: "%02x", $0) }.joined()
             #expect(sums.contains("\(md5)  \(path)"), "md5 of \(path) in \(sums)")
         }
-        #expect(try await ok(["size", "--json", "st:photos"]).contains("\"bytes\":\(files.values.reduce(0) { $0 + $1.count })"))
+        #expect(try await ok(["size", "--json", "st:photos"]).contains("\"bytes\":\(files.values.reduce(300_000_000) { $0 + $1.count })"))
         _ = try await ok(["check", src.path, "st:photos"])
         _ = try await ok(["check", "--download", src.path, "st:photos"])
         let partBytes = try await rc(["cat", "--offset", "1000", "--count", "64", "st:photos/sub/deeper/big.bin"]).stdoutData

@@ -1,0 +1,142 @@
+import Foundation
+import S3Protocol
+import SystemIO
+
+/// Multipart uploads: parts are kept as fsynced files under `DATA/multipart/<upload>/`, recorded in the
+/// index; completing joins them into one file that is stored like a single PUT, with S3's multipart ETag.
+extension StorachaBuckets {
+    /// S3's smallest part, except the last.
+    static let minimumPart: UInt64 = 5 << 20
+
+    func pendingUpload(_ id: String, bucket: String, key: String, accessKey: String) async throws -> ObjectIndex.Upload {
+        try await authorize(bucket, accessKey)
+        guard let upload = try await index.upload(id), upload.bucket == bucket, upload.key == key else {
+            throw S3Error("NoSuchUpload", status: 404, "The specified multipart upload does not exist.")
+        }
+        return upload
+    }
+
+    func partFile(_ upload: String, _ part: Int) -> URL {
+        parts.appendingPathComponent(upload).appendingPathComponent(String(part))
+    }
+
+    public func createMultipartUpload(_ bucket: String, key: String, contentType: String, metadata: [String: String],
+                                      accessKey: String) async throws -> String {
+        try await authorize(bucket, accessKey)
+        let id = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try FileManager.default.createDirectory(at: parts.appendingPathComponent(id), withIntermediateDirectories: true)
+        try await index.createUpload(.init(id: id, bucket: bucket, key: key, contentType: contentType, metadata: metadata, initiated: Date()))
+        return id
+    }
+
+    public func uploadPart(_ bucket: String, key: String, uploadID: String, part: Int, body: S3UploadBody,
+                           accessKey: String) async throws -> String {
+        _ = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
+        let temp = incoming.appendingPathComponent(UUID().uuidString)
+        do {
+            let size = try await StorachaBuckets.receive(body, into: temp)
+            guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
+            let etag = SigV4Hex.hex(md5)
+            try await keepPart(temp, upload: uploadID, info: S3PartInfo(part: part, etag: etag, size: size, lastModified: Date()))
+            return etag
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw error
+        }
+    }
+
+    public func uploadPartCopy(_ bucket: String, key: String, uploadID: String, part: Int, from: (bucket: String, key: String),
+                               range: Range<UInt64>?, accessKey: String) async throws -> String {
+        _ = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
+        let source = try await getObject(from.bucket, key: from.key, range: range, accessKey: accessKey)
+        let temp = incoming.appendingPathComponent(UUID().uuidString)
+        do {
+            let (size, md5) = try await StorachaBuckets.receive(source.bytes, into: temp)
+            let etag = SigV4Hex.hex(md5)
+            try await keepPart(temp, upload: uploadID, info: S3PartInfo(part: part, etag: etag, size: size, lastModified: Date()))
+            return etag
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw error
+        }
+    }
+
+    /// Moves a received part into place and records it (a part sent again replaces the earlier one).
+    func keepPart(_ temp: URL, upload: String, info: S3PartInfo) async throws {
+        let target = partFile(upload, info.part)
+        try await BlockingIO.run { try DurableFile.moveIntoPlace(temp, target) }
+        try await index.putPart(upload, info)
+    }
+
+    public func listParts(_ bucket: String, key: String, uploadID: String, accessKey: String) async throws -> [S3PartInfo] {
+        _ = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
+        return try await index.parts(uploadID)
+    }
+
+    public func completeMultipartUpload(_ bucket: String, key: String, uploadID: String, parts wanted: [(part: Int, etag: String)],
+                                        accessKey: String) async throws -> S3ObjectInfo {
+        let upload = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
+        guard !wanted.isEmpty else { throw S3Error("MalformedXML", status: 400, "The part list is empty") }
+        let stored = Dictionary(try await index.parts(uploadID).map { ($0.part, $0) }, uniquingKeysWith: { $1 })
+        var previous = 0
+        var chosen: [S3PartInfo] = []
+        for (i, item) in wanted.enumerated() {
+            guard item.part > previous else {
+                throw S3Error("InvalidPartOrder", status: 400, "The list of parts was not in ascending order.")
+            }
+            previous = item.part
+            guard let part = stored[item.part], part.etag == item.etag.lowercased() else {
+                throw S3Error("InvalidPart", status: 400, "One or more of the specified parts could not be found or its ETag did not match.")
+            }
+            if i < wanted.count - 1 && part.size < StorachaBuckets.minimumPart {
+                throw S3Error("EntityTooSmall", status: 400, "Your proposed upload is smaller than the minimum allowed object size.")
+            }
+            chosen.append(part)
+        }
+        let joined = incoming.appendingPathComponent(UUID().uuidString)
+        let files = chosen.map { partFile(uploadID, $0.part) }
+        do {
+            let size = try await BlockingIO.run { try StorachaBuckets.concatenate(files, into: joined) }
+            let etag = StorachaBuckets.multipartETag(chosen.map(\.etag))
+            let info = try await store(joined, size: size, bucket: bucket, key: key, etag: etag, contentType: upload.contentType,
+                                       metadata: upload.metadata)
+            try await index.removeUpload(uploadID)
+            try? FileManager.default.removeItem(at: parts.appendingPathComponent(uploadID))
+            return info
+        } catch {
+            try? FileManager.default.removeItem(at: joined)
+            throw error
+        }
+    }
+
+    public func abortMultipartUpload(_ bucket: String, key: String, uploadID: String, accessKey: String) async throws {
+        _ = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
+        try await index.removeUpload(uploadID)
+        try? FileManager.default.removeItem(at: parts.appendingPathComponent(uploadID))
+    }
+
+    public func listMultipartUploads(_ bucket: String, accessKey: String) async throws -> [S3MultipartInfo] {
+        try await authorize(bucket, accessKey)
+        return try await index.uploads(bucket: bucket).map { S3MultipartInfo(key: $0.key, uploadID: $0.id, initiated: $0.initiated) }
+    }
+
+    /// Joins files into `target` in 4 MiB pieces and fsyncs it; returns its size.
+    static func concatenate(_ files: [URL], into target: URL) throws -> UInt64 {
+        guard FileManager.default.createFile(atPath: target.path, contents: nil) else {
+            throw S3Error("InternalError", status: 500, "cannot write \(target.path)")
+        }
+        let out = try FileHandle(forWritingTo: target)
+        defer { try? out.close() }
+        var size: UInt64 = 0
+        for file in files {
+            let input = try FileHandle(forReadingFrom: file)
+            defer { try? input.close() }
+            while let chunk = try input.read(upToCount: 4 << 20), !chunk.isEmpty {
+                try out.write(contentsOf: chunk)
+                size += UInt64(chunk.count)
+            }
+        }
+        try out.synchronize()
+        return size
+    }
+}
