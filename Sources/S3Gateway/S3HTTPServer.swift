@@ -55,6 +55,9 @@ public enum S3HTTPServer {
             let body = BodyStream(request.body)
             let answer = await handler.handle(head, body: body.stream)
             var fields = HTTPFields()
+            // A body the handler did not read (an error before it) would be parsed as the next request on
+            // this connection: read what is left, or close the connection when that is too much.
+            if await !body.drain(upTo: 8 << 20) { fields[.connection] = "close" }
             for (name, value) in answer.headers {
                 if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
             }
@@ -81,6 +84,22 @@ public enum S3HTTPServer {
         private let lock = NSLock()
 
         init(_ body: RequestBody) { iterator = body.makeAsyncIterator() }
+
+        /// Reads and drops what is left of the body, up to `limit` bytes; false when more is left (or it failed).
+        func drain(upTo limit: Int) async -> Bool {
+            var it = lock.withLock { iterator }
+            defer { lock.withLock { iterator = it } }
+            var seen = 0
+            do {
+                while let buffer = try await it.next() {
+                    seen += buffer.readableBytes
+                    if seen > limit { return false }
+                }
+                return true
+            } catch {
+                return false
+            }
+        }
 
         var stream: S3ByteStream {
             S3ByteStream(unfolding: { [self] in

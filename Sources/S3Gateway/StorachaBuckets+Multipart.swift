@@ -32,16 +32,10 @@ extension StorachaBuckets {
     public func uploadPart(_ bucket: String, key: String, uploadID: String, part: Int, body: S3UploadBody,
                            accessKey: String) async throws -> String {
         _ = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
-        let temp = incoming.appendingPathComponent(UUID().uuidString)
-        do {
+        return try await receivePart(uploadID, part) { temp in
             let size = try await StorachaBuckets.receive(body, into: temp)
             guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
-            let etag = SigV4Hex.hex(md5)
-            try await keepPart(temp, upload: uploadID, info: S3PartInfo(part: part, etag: etag, size: size, lastModified: Date()))
-            return etag
-        } catch {
-            try? FileManager.default.removeItem(at: temp)
-            throw error
+            return (size, md5)
         }
     }
 
@@ -49,23 +43,24 @@ extension StorachaBuckets {
                                range: Range<UInt64>?, accessKey: String) async throws -> String {
         _ = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
         let source = try await getObject(from.bucket, key: from.key, range: range, accessKey: accessKey)
+        return try await receivePart(uploadID, part) { temp in try await StorachaBuckets.receive(source.bytes, into: temp) }
+    }
+
+    /// Receives a part into a temporary file with `receive`, then moves it into place and records it (a part
+    /// sent again replaces the earlier one); returns its ETag.
+    func receivePart(_ upload: String, _ part: Int, _ receive: (URL) async throws -> (size: UInt64, md5: [UInt8])) async throws -> String {
         let temp = incoming.appendingPathComponent(UUID().uuidString)
         do {
-            let (size, md5) = try await StorachaBuckets.receive(source.bytes, into: temp)
+            let (size, md5) = try await receive(temp)
             let etag = SigV4Hex.hex(md5)
-            try await keepPart(temp, upload: uploadID, info: S3PartInfo(part: part, etag: etag, size: size, lastModified: Date()))
+            let target = partFile(upload, part)
+            try await BlockingIO.run { try DurableFile.moveIntoPlace(temp, target) }
+            try await index.putPart(upload, S3PartInfo(part: part, etag: etag, size: size, lastModified: Date()))
             return etag
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw error
         }
-    }
-
-    /// Moves a received part into place and records it (a part sent again replaces the earlier one).
-    func keepPart(_ temp: URL, upload: String, info: S3PartInfo) async throws {
-        let target = partFile(upload, info.part)
-        try await BlockingIO.run { try DurableFile.moveIntoPlace(temp, target) }
-        try await index.putPart(upload, info)
     }
 
     public func listParts(_ bucket: String, key: String, uploadID: String, accessKey: String) async throws -> [S3PartInfo] {
@@ -78,13 +73,11 @@ extension StorachaBuckets {
         let upload = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
         guard !wanted.isEmpty else { throw S3Error("MalformedXML", status: 400, "The part list is empty") }
         let stored = Dictionary(try await index.parts(uploadID).map { ($0.part, $0) }, uniquingKeysWith: { $1 })
-        var previous = 0
+        guard zip(wanted, wanted.dropFirst()).allSatisfy({ $0.part < $1.part }) else {
+            throw S3Error("InvalidPartOrder", status: 400, "The list of parts was not in ascending order.")
+        }
         var chosen: [S3PartInfo] = []
         for (i, item) in wanted.enumerated() {
-            guard item.part > previous else {
-                throw S3Error("InvalidPartOrder", status: 400, "The list of parts was not in ascending order.")
-            }
-            previous = item.part
             guard let part = stored[item.part], part.etag == item.etag.lowercased() else {
                 throw S3Error("InvalidPart", status: 400, "One or more of the specified parts could not be found or its ETag did not match.")
             }

@@ -60,10 +60,13 @@ public struct SigV4: Sendable {
             return try verifyPresigned(head, query: query, now: now)
         }
         guard let authorization = head.header("authorization") else {
+            if query.contains(where: { $0.name == "AWSAccessKeyId" || $0.name == "Signature" }) {
+                throw S3Error.accessDenied("only AWS Signature Version 4 is supported: configure the client for s3v4 presigned URLs")
+            }
             throw S3Error.accessDenied("Access Denied: the request is not signed")
         }
         guard authorization.hasPrefix(SigV4.algorithm + " ") else {
-            throw S3Error.authorizationHeaderMalformed("only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported")
+            throw S3Error.authorizationHeaderMalformed("only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported: configure the client for s3v4")
         }
         var fields: [String: String] = [:]
         for part in authorization.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
