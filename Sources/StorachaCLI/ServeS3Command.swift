@@ -65,7 +65,7 @@ struct ServeS3Command: AsyncParsableCommand {
         try await options.withAgent { agent, context in
             let spaceDID = try await ServeS3Command.servedSpace(space, agent: &agent, local: context.local)
             let env = options.environment
-            let directory = URL(fileURLWithPath: data ?? ServeS3Command.defaultDirectory(env, space: spaceDID.string))
+            let directory = ServeS3Command.directory(data, env: env, space: spaceDID.string)
             let credentials = try S3Credentials.resolve(accessKey: accessKey ?? env["STORACHA_S3_ACCESS_KEY"],
                                                         secretKey: secretKey ?? env["STORACHA_S3_SECRET_KEY"], directory: directory)
             var logger = Logger(label: "storacha.s3")
@@ -78,6 +78,8 @@ struct ServeS3Command: AsyncParsableCommand {
             do { running = try await S3HTTPServer.start(handler, host: address.host, port: address.port, logger: logger) } catch {
                 throw CLIError("cannot listen on \(listen): \(error)")
             }
+            try? DurableFile.write(Data(jsonLine(["url": .string(running.url)]).utf8), to: directory.appendingPathComponent("server.json"),
+                                   permissions: 0o600)
             let text = json
                 ? jsonLine(["url": .string(running.url), "accessKey": .string(credentials.accessKey),
                             "secretKey": .string(credentials.secretKey), "space": .string(spaceDID.string)])
@@ -106,6 +108,11 @@ struct ServeS3Command: AsyncParsableCommand {
         try agent.save(created)
         try agent.use(created.did)
         return created.did
+    }
+
+    /// The gateway data directory for `space` (or `data` when given).
+    static func directory(_ data: String?, env: [String: String], space: String) -> URL {
+        URL(fileURLWithPath: data ?? defaultDirectory(env, space: space))
     }
 
     static func defaultDirectory(_ env: [String: String], space: String) -> String {

@@ -170,4 +170,65 @@ let rclones: [URL] = {
                                                                                                        "XDG_CONFIG_HOME": nil])
         #expect(uploads.stdout.contains("No uploads"), "\(uploads.stdout)")
     }
+
+    /// `kill -9` of the gateway in the middle of an `rclone copy`, a restart on the same data, the same copy
+    /// again: every object is intact (`check --download`), those acknowledged before the kill included.
+    @Test(.enabled(if: !rclones.isEmpty, "needs rclone (.ci/run installs it)"))
+    func aKilledGatewayLosesNothingAcknowledged() async throws {
+        let rclone = try #require(rclones.first)
+        let home = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let src = home.appendingPathComponent("src")
+        try FileManager.default.createDirectory(at: src, withIntermediateDirectories: true)
+        for i in 0..<40 { try lcg(150_000 + i, seed: UInt32(i)).write(to: src.appendingPathComponent("file-\(i).bin")) }
+        let config = home.appendingPathComponent("rclone.conf")
+        func configure(_ gateway: GatewayProcess) throws {
+            try Data("""
+                [st]
+                type = s3
+                provider = Other
+                access_key_id = \(gateway.accessKey)
+                secret_access_key = \(gateway.secretKey)
+                endpoint = \(gateway.url)
+
+                """.utf8).write(to: config)
+        }
+        let env: [String: String?] = ["AWS_CA_BUNDLE": nil, "HOME": home.path]
+        func rc(_ args: [String]) async throws -> StorachaBinary.Result {
+            try await StorachaBinary.run(executable: rclone, ["--config", config.path] + args, in: home, environment: env)
+        }
+        let first = try await GatewayProcess.start(home: home)
+        try configure(first)
+        #expect(try await rc(["mkdir", "st:crash"]).status == 0)
+        // The copy runs in the background; the gateway dies once some objects are stored.
+        let copy = Process()
+        copy.executableURL = rclone
+        copy.arguments = ["--config", config.path, "copy", src.path, "st:crash", "--transfers", "4", "--retries", "1", "--low-level-retries", "1"]
+        var copyEnv = ProcessInfo.processInfo.environment
+        copyEnv["AWS_CA_BUNDLE"] = nil
+        copyEnv["HOME"] = home.path
+        copy.environment = copyEnv
+        copy.standardOutput = FileHandle.nullDevice
+        copy.standardError = FileHandle.nullDevice
+        try copy.run()
+        var stored = 0
+        for _ in 0..<600 where stored < 8 {
+            stored = try await rc(["lsf", "st:crash"]).stdout.split(separator: "\n").count
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        first.stop()
+        _ = try await offPool { copy.waitUntilExit() }
+        #expect(stored >= 8 && stored < 40, "the kill came midway (\(stored) of 40 stored)")
+
+        let second = try await GatewayProcess.start(home: home)
+        defer { second.stop() }
+        try configure(second)
+        let survivors = try await rc(["lsf", "st:crash"]).stdout.split(separator: "\n").count
+        #expect(survivors >= stored, "objects acknowledged before the kill are still there")
+        let again = try await rc(["copy", src.path, "st:crash"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let check = try await rc(["check", "--download", src.path, "st:crash"])
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stderr.contains("40 matching files"), "\(check.stderr)")
+    }
 }
