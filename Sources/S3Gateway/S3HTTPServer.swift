@@ -30,6 +30,7 @@ public enum S3HTTPServer {
     public static func start(_ handler: S3Handler, host: String, port: Int, logger: Logger) async throws -> Running {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = Application(responder: Responder(handler: handler),
+                              server: .http1(additionalChannelHandlers: [ExpectContinueHandler()]),
                               configuration: .init(address: .hostname(host, port: port), serverName: "storacha-s3"),
                               onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
                               logger: logger)
