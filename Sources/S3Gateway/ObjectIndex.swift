@@ -11,6 +11,8 @@ struct ObjectRecord: Sendable, Equatable {
     var shards: [String]
     /// The local copy's file name under the cache directory, when there is one.
     var cacheFile: String?
+    /// True while the object is acknowledged but its upload not yet on Storacha (`root` is empty then).
+    var pending = false
 }
 
 /// The gateway's metadata in SQLite (WAL, synchronous FULL): buckets and, per key, the object's S3 facts
@@ -39,6 +41,12 @@ final class ObjectIndex: Sendable {
                                       metadata TEXT NOT NULL, initiated REAL NOT NULL);
                 CREATE TABLE parts (upload TEXT NOT NULL, part INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
                                     modified REAL NOT NULL, PRIMARY KEY (upload, part));
+                """)
+        }
+        migrator.registerMigration("v3: write-ahead") { db in
+            try db.execute(sql: """
+                ALTER TABLE objects ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX objects_pending ON objects (pending);
                 """)
         }
         try migrator.migrate(db)
@@ -162,10 +170,10 @@ final class ObjectIndex: Sendable {
             let old = try Row.fetchOne(db, sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, record.info.key])
                 .map(ObjectIndex.record)
             try db.execute(sql: """
-                INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, contentType, metadata, root, shards, cacheFile)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, contentType, metadata, root, shards, cacheFile, pending)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [bucket, record.info.key, Int64(record.info.size), record.info.etag, record.info.lastModified.timeIntervalSince1970,
-                                 record.info.contentType, metadata, record.root, shards, record.cacheFile])
+                                 record.info.contentType, metadata, record.root, shards, record.cacheFile, record.pending])
             return old
         }
     }
@@ -184,11 +192,38 @@ final class ObjectIndex: Sendable {
         try await db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE root = ?", arguments: [root]) ?? 0 > 0 }
     }
 
+    /// Objects acknowledged and not yet uploaded: bucket, key, local copy and size.
+    func pending() async throws -> [(bucket: String, key: String, cacheFile: String, size: UInt64)] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT bucket, key, cacheFile, size FROM objects WHERE pending = 1 AND cacheFile IS NOT NULL").map {
+                (bucket: $0["bucket"], key: $0["key"], cacheFile: $0["cacheFile"], size: UInt64($0["size"] as Int64))
+            }
+        }
+    }
+
+    /// Whether `key` still holds the pending object whose local copy is `cacheFile`.
+    func isPending(_ bucket: String, key: String, cacheFile: String) async throws -> Bool {
+        try await db.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE bucket = ? AND key = ? AND cacheFile = ? AND pending = 1",
+                             arguments: [bucket, key, cacheFile]) ?? 0 > 0
+        }
+    }
+
+    /// Records the upload of a pending object, if the key still holds it; returns whether it did.
+    func markStored(_ bucket: String, key: String, cacheFile: String, root: String, shards: [String]) async throws -> Bool {
+        let list = String(decoding: try JSONEncoder().encode(shards), as: UTF8.self)
+        return try await db.write { db in
+            try db.execute(sql: "UPDATE objects SET root = ?, shards = ?, pending = 0 WHERE bucket = ? AND key = ? AND cacheFile = ? AND pending = 1",
+                           arguments: [root, list, bucket, key, cacheFile])
+            return db.changesCount > 0
+        }
+    }
+
     static func record(_ row: Row) throws -> ObjectRecord {
         let metadata = try JSONDecoder().decode([String: String].self, from: Data((row["metadata"] as String).utf8))
         let shards = try JSONDecoder().decode([String].self, from: Data((row["shards"] as String).utf8))
         let info = S3ObjectInfo(key: row["key"], size: UInt64(row["size"] as Int64), etag: row["etag"],
                                 lastModified: Date(timeIntervalSince1970: row["modified"]), contentType: row["contentType"], metadata: metadata)
-        return ObjectRecord(info: info, root: row["root"], shards: shards, cacheFile: row["cacheFile"])
+        return ObjectRecord(info: info, root: row["root"], shards: shards, cacheFile: row["cacheFile"], pending: row["pending"])
     }
 }

@@ -10,10 +10,10 @@ import UnixFS
 
 /// S3 buckets kept in a Storacha space: every object is an upload of its own (a UnixFS file with its
 /// shards and index, listed by `storacha ls` and retrievable from any IPFS gateway), and a bucket is a
-/// named set of keys in the gateway's index (``ObjectIndex``). A PUT is answered once its upload is on
-/// the service; a local copy of each object is kept to serve GETs, which otherwise read through the
-/// verified gateway reader. An object overwritten or deleted has its upload and blobs removed once no
-/// key refers to them.
+/// named set of keys in the gateway's index (``ObjectIndex``). A PUT is answered once the object's local
+/// copy is fsynced and its row committed (pending); the ``UploadQueue`` then puts it on Storacha, and
+/// picks up what is pending after a restart. GETs read the local copy, or else the verified gateway
+/// reader. An object overwritten or deleted has its upload and blobs removed once no key refers to them.
 public final class StorachaBuckets: S3Backend {
     let session: SpaceSession
     let gatewayURL: String
@@ -22,6 +22,7 @@ public final class StorachaBuckets: S3Backend {
     let incoming: URL
     let parts: URL
     let logger: Logger
+    let queue: UploadQueue
 
     /// Buckets of `session`'s space, with the index and local copies under `directory`; blocks not kept
     /// locally are read from the trustless gateway at `gatewayURL`.
@@ -38,6 +39,7 @@ public final class StorachaBuckets: S3Backend {
             try? FileManager.default.removeItem(at: incoming.appendingPathComponent(name))
         }
         index = try ObjectIndex(url: directory.appendingPathComponent("index.sqlite"))
+        queue = UploadQueue(session: session, index: index, cache: cache, logger: logger)
     }
 
     static func noSuchBucket(_ bucket: String) -> S3Error { S3Error("NoSuchBucket", status: 404, "The specified bucket does not exist: \(bucket)") }
@@ -116,21 +118,24 @@ public final class StorachaBuckets: S3Backend {
         }
     }
 
-    /// Uploads the complete, fsynced file `temp` as the object `key` (its own upload), keeps it as the local
-    /// copy and records it; what the key held before is released.
+    /// Keeps the complete, fsynced file `temp` as the object `key`: its local copy moves into place, its index
+    /// row is committed as pending, and the upload queue sends it to Storacha. What the key held before is released.
     func store(_ temp: URL, size: UInt64, bucket: String, key: String, etag: String, contentType: String,
                metadata: [String: String]) async throws -> S3ObjectInfo {
-        let file = ImportFile(name: String(key.split(separator: "/").last ?? "object"), size: size, content: .file(temp))
-        let result = try await session.upload([file], options: PackOptions(wrap: false))
-        let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))
         let name = UUID().uuidString
-        try await BlockingIO.run { [cache] in try FileManager.default.moveItem(at: temp, to: cache.appendingPathComponent(name)) }
+        try await BlockingIO.run { [cache] in try DurableFile.moveIntoPlace(temp, cache.appendingPathComponent(name)) }
         let info = S3ObjectInfo(key: key, size: size, etag: etag, lastModified: Date(), contentType: contentType, metadata: metadata)
-        let record = ObjectRecord(info: info, root: result.root.description,
-                                  shards: result.shards.map(\.cid.description) + [indexCID.description], cacheFile: name)
+        let record = ObjectRecord(info: info, root: "", shards: [], cacheFile: name, pending: true)
         if let old = try await index.put(bucket, record) { await release(old, keeping: record) }
+        await queue.add(UploadQueue.Item(bucket: bucket, key: key, cacheFile: name, size: size))
         return info
     }
+
+    /// Starts uploading what was acknowledged before a restart.
+    public func start() async { await queue.resume() }
+
+    /// Returns once every acknowledged object is on Storacha.
+    public func drained() async { await queue.drained() }
 
     public func copyObject(from: (bucket: String, key: String), to: (bucket: String, key: String), contentType: String?,
                            metadata: [String: String]?, accessKey: String) async throws -> S3ObjectInfo {
@@ -152,7 +157,13 @@ public final class StorachaBuckets: S3Backend {
                 record.cacheFile = nil
             }
         }
+        if source.pending && record.cacheFile == nil {
+            throw S3Error("InternalError", status: 500, "cannot copy \(from.key) before it is uploaded")
+        }
         if let old = try await index.put(to.bucket, record) { await release(old, keeping: record) }
+        if record.pending, let file = record.cacheFile {
+            await queue.add(UploadQueue.Item(bucket: to.bucket, key: to.key, cacheFile: file, size: record.info.size))
+        }
         return record.info
     }
 
@@ -164,7 +175,8 @@ public final class StorachaBuckets: S3Backend {
     /// Drops what a replaced or deleted record held: its local copy, and its upload once no key refers to it.
     func release(_ old: ObjectRecord, keeping current: ObjectRecord?) async {
         if let file = old.cacheFile, file != current?.cacheFile { try? FileManager.default.removeItem(at: cache.appendingPathComponent(file)) }
-        guard old.root != current?.root, (try? await index.references(root: old.root)) == false, let root = try? CID(old.root) else { return }
+        guard !old.pending, old.root != current?.root, (try? await index.references(root: old.root)) == false,
+              let root = try? CID(old.root) else { return }
         do {
             try await session.removeUpload(root, blobs: old.shards.compactMap { try? CID($0) })
         } catch {

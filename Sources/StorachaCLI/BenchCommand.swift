@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure performance on this machine (see docs/PERFORMANCE.md).",
-        subcommands: [PackBench.self, PieceBench.self, UpBench.self, UCANBench.self, ServiceBench.self],
+        subcommands: [PackBench.self, PieceBench.self, UpBench.self, S3Bench.self, UCANBench.self, ServiceBench.self],
         defaultSubcommand: PackBench.self
     )
 }

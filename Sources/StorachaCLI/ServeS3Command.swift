@@ -72,6 +72,7 @@ struct ServeS3Command: AsyncParsableCommand {
             logger.logLevel = .notice
             let buckets = try StorachaBuckets(session: agent.session(space: spaceDID), gatewayURL: agent.network.publicGateway,
                                               directory: directory, logger: logger)
+            await buckets.start()
             let handler = S3Handler(backend: buckets, secret: { $0 == credentials.accessKey ? credentials.secretKey : nil })
             guard let address = listenAddress else { throw CLIError("--listen must be HOST:PORT") }
             let running: S3HTTPServer.Running

@@ -162,11 +162,16 @@ enum ChildCommand {
     }
 
     /// Runs the binary with `arguments` and returns its standard output; a failure throws its last error line.
-    static func run(_ arguments: [String], environment: [String: String]) async throws -> String {
+    static func run(_ arguments: [String], environment: [String: String], executable program: String? = nil) async throws -> String {
         try await BlockingIO.runOnOwnThread {
             let process = Process()
-            process.executableURL = executable
-            process.arguments = arguments
+            if let program {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = [program] + arguments
+            } else {
+                process.executableURL = executable
+                process.arguments = arguments
+            }
             process.environment = environment
             let out = Pipe()
             let err = Pipe()
@@ -178,7 +183,7 @@ enum ChildCommand {
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
                 let last = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-                throw CLIError("storacha \(arguments.first ?? "") failed: \(last)")
+                throw CLIError("\(program ?? "storacha") \(arguments.first ?? "") failed: \(last)")
             }
             return String(decoding: stdout, as: UTF8.self)
         }

@@ -55,6 +55,18 @@ public enum Platform {
     /// The largest peak resident memory among this process's waited-for children, in bytes.
     public static func peakResidentMemoryOfChildrenBytes() -> UInt64? { peakResidentMemory(children: true) }
 
+    /// The peak resident memory of another running process, where the system reports it (Linux: `VmHWM`).
+    public static func peakResidentMemory(ofProcess pid: Int32) -> UInt64? {
+        #if os(Linux)
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = UInt64(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") else { return nil }
+        return kilobytes * 1024
+        #else
+        return nil
+        #endif
+    }
+
     static func peakResidentMemory(children: Bool) -> UInt64? {
         #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
         var usage = rusage()

@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import Multiformats
+import StorachaClient
+import UnixFS
+
+/// The write-ahead queue between an acknowledged PUT and its upload on Storacha. An object is answered 200
+/// once its local copy is fsynced and its index row (marked pending) committed; this queue then uploads it,
+/// `concurrency` at a time, and records the upload. Pending rows survive a crash: ``resume()`` picks them up
+/// at start. An object overwritten or deleted while its upload ran has that upload removed again.
+actor UploadQueue {
+    struct Item: Sendable, Hashable {
+        let bucket: String
+        let key: String
+        let cacheFile: String
+        let size: UInt64
+    }
+
+    let session: SpaceSession
+    let index: ObjectIndex
+    let cache: URL
+    let logger: Logger
+    let concurrency: Int
+    private var waiting: [Item] = []
+    private var running = 0
+    private var idle: [CheckedContinuation<Void, Never>] = []
+
+    init(session: SpaceSession, index: ObjectIndex, cache: URL, logger: Logger, concurrency: Int = 4) {
+        self.session = session
+        self.index = index
+        self.cache = cache
+        self.logger = logger
+        self.concurrency = max(1, concurrency)
+    }
+
+    /// Queues every object the index holds as pending (after a restart).
+    func resume() async {
+        do {
+            for p in try await index.pending() { add(Item(bucket: p.bucket, key: p.key, cacheFile: p.cacheFile, size: p.size)) }
+        } catch {
+            logger.error("cannot read the pending uploads: \(error)")
+        }
+    }
+
+    /// Queues one acknowledged object.
+    func add(_ item: Item) {
+        waiting.append(item)
+        pump()
+    }
+
+    /// Returns once nothing is queued or uploading.
+    func drained() async {
+        if waiting.isEmpty && running == 0 { return }
+        await withCheckedContinuation { idle.append($0) }
+    }
+
+    /// Objects queued or uploading.
+    var backlog: Int { waiting.count + running }
+
+    private func pump() {
+        while running < concurrency, !waiting.isEmpty {
+            let item = waiting.removeFirst()
+            running += 1
+            Task { await self.finish(item, retry: await self.upload(item)) }
+        }
+        if waiting.isEmpty && running == 0 {
+            for c in idle { c.resume() }
+            idle.removeAll()
+        }
+    }
+
+    private func finish(_ item: Item, retry: Bool) {
+        running -= 1
+        if retry {
+            // Try again later (the network or the service failed); the object stays pending meanwhile.
+            Task {
+                try? await Task.sleep(for: .seconds(5))
+                self.add(item)
+            }
+        }
+        pump()
+    }
+
+    /// Uploads one object; returns whether it should be tried again.
+    private func upload(_ item: Item) async -> Bool {
+        do {
+            guard try await index.isPending(item.bucket, key: item.key, cacheFile: item.cacheFile) else { return false }
+            let url = cache.appendingPathComponent(item.cacheFile)
+            let file = ImportFile(name: String(item.key.split(separator: "/").last ?? "object"), size: item.size, content: .file(url))
+            let result = try await session.upload([file], options: PackOptions(wrap: false))
+            let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))
+            let blobs = result.shards.map(\.cid) + [indexCID]
+            let recorded = try await index.markStored(item.bucket, key: item.key, cacheFile: item.cacheFile, root: result.root.description,
+                                                      shards: blobs.map(\.description))
+            if !recorded, try await !index.references(root: result.root.description) {
+                // Overwritten or deleted while it went up: nothing refers to this upload.
+                try await session.removeUpload(result.root, blobs: blobs)
+            }
+            return false
+        } catch {
+            let stillWanted = (try? await index.isPending(item.bucket, key: item.key, cacheFile: item.cacheFile)) ?? true
+            if stillWanted { logger.warning("upload of \(item.bucket)/\(item.key) failed, will retry: \(error)") }
+            return stillWanted
+        }
+    }
+}

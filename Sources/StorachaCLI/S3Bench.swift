@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import SystemIO
+
+/// `storacha bench s3`: rclone through the S3 gateway beside the same rclone copy to a local directory.
+struct S3Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "s3",
+        abstract: "Measure `rclone copy` through `storacha serve s3 --local` beside the same copy to a local directory.",
+        discussion: """
+            Copies --files small files and one --size file with rclone (default transfers) to the gateway (a child \
+            `serve s3 --local` on a fresh profile) and to a local directory, in the same run, and reports files/s, MB/s, \
+            the ratios and the gateway's peak RSS. Needs rclone. Build with `swift build -c release` for meaningful numbers.
+            """)
+
+    @Option(help: "Small files.")
+    var files: Int = 1000
+
+    @Option(help: "Size of each small file in bytes.")
+    var fileSize: Int = 16 << 10
+
+    @Option(help: "Size of the large file in bytes (default 1 GiB).")
+    var size: Int = 1 << 30
+
+    @Option(help: "The rclone binary.")
+    var rclone: String = "rclone"
+
+    @Option(help: "Directory for the inputs and copies (default: a temporary directory).")
+    var dir: String?
+
+    @Flag(help: "Print the results as one JSON object.")
+    var json = false
+
+    func run() async throws {
+        try await userFacing {
+            let base = URL(fileURLWithPath: dir ?? FileManager.default.temporaryDirectory.path)
+                .appendingPathComponent("storacha-bench-s3-\(UUID().uuidString)")
+            let small = base.appendingPathComponent("small")
+            try FileManager.default.createDirectory(at: small, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: base) }
+            var state: UInt32 = 7
+            for i in 0..<files {
+                var bytes = [UInt8](repeating: 0, count: fileSize)
+                for j in 0..<fileSize { state = state &* 1_664_525 &+ 1_013_904_223; bytes[j] = UInt8(truncatingIfNeeded: state >> 24) }
+                try Data(bytes).write(to: small.appendingPathComponent("f\(i).bin"))
+            }
+            let large = base.appendingPathComponent("large.bin")
+            try BenchCommand.writeInput(large, size: size)
+
+            let home = base.appendingPathComponent("home")
+            let gateway = try await ChildCommand.startGateway(home: home)
+            defer { gateway.process.terminate(); gateway.process.waitUntilExit() }
+            let config = base.appendingPathComponent("rclone.conf")
+            try Data("""
+                [st]
+                type = s3
+                provider = Other
+                access_key_id = \(gateway.accessKey)
+                secret_access_key = \(gateway.secretKey)
+                endpoint = \(gateway.url)
+
+                """.utf8).write(to: config)
+            var env = ProcessInfo.processInfo.environment
+            env["AWS_CA_BUNDLE"] = nil
+            func copy(_ from: URL, _ to: String) async throws -> Double {
+                try await UpBench.timed {
+                    _ = try await ChildCommand.run(["--config", config.path, "copy", from.path, to], environment: env, executable: rclone)
+                }
+            }
+            _ = try await ChildCommand.run(["--config", config.path, "mkdir", "st:small"], environment: env, executable: rclone)
+            _ = try await ChildCommand.run(["--config", config.path, "mkdir", "st:large"], environment: env, executable: rclone)
+            let smallLocal = try await copy(small, base.appendingPathComponent("local-small").path)
+            let smallGateway = try await copy(small, "st:small")
+            let largeLocal = try await copy(large, base.appendingPathComponent("local-large").path)
+            let largeGateway = try await copy(large, "st:large")
+            let peak = Platform.peakResidentMemory(ofProcess: gateway.process.processIdentifier).map { Double($0) / 1_048_576 } ?? 0
+            let (fsLocal, fsGateway) = (Double(files) / smallLocal, Double(files) / smallGateway)
+            let (mbLocal, mbGateway) = (Double(size) / 1e6 / largeLocal, Double(size) / 1e6 / largeGateway)
+            if json {
+                print(#"{"files":\#(files),"fileSize":\#(fileSize),"bytes":\#(size),"filesPerSecondLocal":\#(Int(fsLocal)),"#
+                      + #""filesPerSecondGateway":\#(String(format: "%.1f", fsGateway)),"MBpsLocal":\#(Int(mbLocal)),"#
+                      + #""MBpsGateway":\#(Int(mbGateway)),"gatewayPeakRSSMiB":\#(Int(peak))}"#)
+            } else {
+                print("small files   \(files) × \(fileSize) bytes: local \(String(format: "%.0f", fsLocal)) files/s, gateway "
+                      + "\(String(format: "%.1f", fsGateway)) files/s (\(String(format: "%.1f", fsGateway / fsLocal * 100))%)")
+                print("large file    \(size) bytes: local \(String(format: "%.0f", mbLocal)) MB/s, gateway \(String(format: "%.0f", mbGateway)) MB/s "
+                      + "(\(String(format: "%.0f", mbGateway / mbLocal * 100))%)")
+                print("gateway       peak RSS \(String(format: "%.0f", peak)) MiB")
+            }
+        }
+    }
+}
+
+extension ChildCommand {
+    /// A child `serve s3 --local` on a free port for a fresh user at `home`.
+    static func startGateway(home: URL) async throws -> (process: Process, url: String, accessKey: String, secretKey: String) {
+        try await BlockingIO.runOnOwnThread {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["serve", "s3", "--local", "--listen", "127.0.0.1:0", "--json"]
+            var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STORACHA_") && !$0.key.hasPrefix("XDG_") }
+            env["HOME"] = home.path
+            process.environment = env
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var line = Data()
+            while !line.contains(UInt8(ascii: "\n")) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { throw CLIError("the gateway exited before printing its URL") }
+                line.append(chunk)
+            }
+            let value = try JSONSerialization.jsonObject(with: line.prefix { $0 != UInt8(ascii: "\n") }) as? [String: String] ?? [:]
+            return (process, value["url"] ?? "", value["accessKey"] ?? "", value["secretKey"] ?? "")
+        }
+    }
+}
