@@ -3,7 +3,8 @@ import S3Protocol
 import SystemIO
 
 /// Multipart uploads: parts are kept as fsynced files under `DATA/multipart/<upload>/`, recorded in the
-/// index; completing joins them into one file that is stored like a single PUT, with S3's multipart ETag.
+/// index; completing moves the listed parts, in order, into a directory that becomes the object's local
+/// copy (``LocalCopy``), with S3's multipart ETag: no byte is copied.
 extension StorachaBuckets {
     /// S3's smallest part, except the last.
     static let minimumPart: UInt64 = 5 << 20
@@ -86,18 +87,28 @@ extension StorachaBuckets {
             }
             chosen.append(part)
         }
-        let joined = incoming.appendingPathComponent(UUID().uuidString)
-        let files = chosen.map { partFile(uploadID, $0.part) }
+        // The object's local copy is its parts, in order, in a directory of their own: nothing is copied.
+        let directory = incoming.appendingPathComponent(UUID().uuidString)
+        let picked = chosen
         do {
-            let size = try await BlockingIO.run { try StorachaBuckets.concatenate(files, into: joined) }
+            let size = try await BlockingIO.run { [self] () throws -> UInt64 in
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+                var size: UInt64 = 0
+                for (i, part) in picked.enumerated() {
+                    try FileManager.default.moveItem(at: partFile(uploadID, part.part), to: directory.appendingPathComponent(LocalCopy.partName(i)))
+                    size += part.size
+                }
+                try DurableFile.syncDirectory(directory)
+                return size
+            }
             let etag = StorachaBuckets.multipartETag(chosen.map(\.etag))
-            let info = try await store(joined, size: size, bucket: bucket, key: key, etag: etag, contentType: upload.contentType,
+            let info = try await store(directory, size: size, bucket: bucket, key: key, etag: etag, contentType: upload.contentType,
                                        metadata: upload.metadata)
             try await index.removeUpload(uploadID)
             try? FileManager.default.removeItem(at: parts.appendingPathComponent(uploadID))
             return info
         } catch {
-            try? FileManager.default.removeItem(at: joined)
+            try? FileManager.default.removeItem(at: directory)
             throw error
         }
     }
@@ -111,25 +122,5 @@ extension StorachaBuckets {
     public func listMultipartUploads(_ bucket: String, accessKey: String) async throws -> [S3MultipartInfo] {
         try await authorize(bucket, accessKey)
         return try await index.uploads(bucket: bucket).map { S3MultipartInfo(key: $0.key, uploadID: $0.id, initiated: $0.initiated) }
-    }
-
-    /// Joins files into `target` in 4 MiB pieces and fsyncs it; returns its size.
-    static func concatenate(_ files: [URL], into target: URL) throws -> UInt64 {
-        guard FileManager.default.createFile(atPath: target.path, contents: nil) else {
-            throw S3Error("InternalError", status: 500, "cannot write \(target.path)")
-        }
-        let out = try FileHandle(forWritingTo: target)
-        defer { try? out.close() }
-        var size: UInt64 = 0
-        for file in files {
-            let input = try FileHandle(forReadingFrom: file)
-            defer { try? input.close() }
-            while let chunk = try input.read(upToCount: 4 << 20), !chunk.isEmpty {
-                try out.write(contentsOf: chunk)
-                size += UInt64(chunk.count)
-            }
-        }
-        try out.synchronize()
-        return size
     }
 }

@@ -86,7 +86,7 @@ public final class StorachaBuckets: S3Backend {
         guard let record = try await index.object(bucket, key: key) else { throw StorachaBuckets.noSuchKey(key) }
         let wanted = range ?? 0..<record.info.size
         if let name = record.cacheFile, FileManager.default.fileExists(atPath: cache.appendingPathComponent(name).path) {
-            return S3ObjectContent(info: record.info, bytes: StorachaBuckets.fileStream(cache.appendingPathComponent(name), range: wanted))
+            return S3ObjectContent(info: record.info, bytes: LocalCopy.stream(cache.appendingPathComponent(name), range: wanted))
         }
         guard let root = try? CID(record.root) else { throw S3Error("InternalError", status: 500, "the index holds a bad CID for \(key)") }
         let exporter = UnixFSExporter(source: PrefetchingBlockSource(GatewayBlockSource(url: gatewayURL)))
@@ -118,7 +118,7 @@ public final class StorachaBuckets: S3Backend {
         }
     }
 
-    /// Keeps the complete, fsynced file `temp` as the object `key`: its local copy moves into place, its index
+    /// Keeps the complete, fsynced file (or directory of parts) `temp` as the object `key`: its local copy moves into place, its index
     /// row is committed as pending, and the upload queue sends it to Storacha. What the key held before is released.
     func store(_ temp: URL, size: UInt64, bucket: String, key: String, etag: String, contentType: String,
                metadata: [String: String]) async throws -> S3ObjectInfo {
@@ -151,7 +151,7 @@ public final class StorachaBuckets: S3Backend {
         if let file = source.cacheFile {
             let name = UUID().uuidString
             do {
-                try FileManager.default.linkItem(at: cache.appendingPathComponent(file), to: cache.appendingPathComponent(name))
+                try LocalCopy.link(cache.appendingPathComponent(file), to: cache.appendingPathComponent(name))
                 record.cacheFile = name
             } catch {
                 record.cacheFile = nil
@@ -221,25 +221,6 @@ public final class StorachaBuckets: S3Backend {
             try handle.synchronize()
         }
         return (size, md5.map { Array($0.finalize()) })
-    }
-
-    /// The bytes of `range` of a file, read in 1 MiB pieces on the blocking-I/O pool.
-    static func fileStream(_ url: URL, range: Range<UInt64>) -> S3ByteStream {
-        var offset = range.lowerBound
-        let end = range.upperBound
-        return S3ByteStream(unfolding: {
-            guard offset < end else { return nil }
-            let (from, count) = (offset, Int(min(end - offset, 1 << 20)))
-            let data = try await BlockingIO.run { () throws -> Data in
-                let handle = try FileHandle(forReadingFrom: url)
-                defer { try? handle.close() }
-                try handle.seek(toOffset: from)
-                return try handle.read(upToCount: count) ?? Data()
-            }
-            guard !data.isEmpty else { throw S3Error("InternalError", status: 500, "the local copy of an object is shorter than its size") }
-            offset += UInt64(data.count)
-            return Array(data)
-        })
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Multiformats
 import StorachaClient
+import SystemIO
 import UnixFS
 
 /// The write-ahead queue between an acknowledged PUT and its upload on Storacha. An object is answered 200
@@ -86,7 +87,8 @@ actor UploadQueue {
         do {
             guard try await index.isPending(item.bucket, key: item.key, cacheFile: item.cacheFile) else { return false }
             let url = cache.appendingPathComponent(item.cacheFile)
-            let file = ImportFile(name: String(item.key.split(separator: "/").last ?? "object"), size: item.size, content: .file(url))
+            let content = try await BlockingIO.run { try LocalCopy.content(url) }
+            let file = ImportFile(name: String(item.key.split(separator: "/").last ?? "object"), size: item.size, content: content)
             let result = try await session.upload([file], options: PackOptions(wrap: false))
             let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))
             let blobs = result.shards.map(\.cid) + [indexCID]

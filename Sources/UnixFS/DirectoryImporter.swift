@@ -11,6 +11,8 @@ public struct ImportFile: Sendable, Hashable {
         case file(URL)
         /// Bytes in memory.
         case data(Data)
+        /// Files on disk read one after another as one stream (a multipart object's parts).
+        case files([URL])
     }
 
     /// Path inside the upload, `/`-separated (a leading `/` or `./` is dropped).
@@ -46,7 +48,40 @@ public struct ImportFile: Sendable, Hashable {
             defer { try? handle.close() }
             var source = FileByteSource(handle: handle)
             return try importer.importFile(from: &source)
+        case .files(let urls):
+            var source = ConcatenatedFileSource(urls)
+            defer { source.close() }
+            return try importer.importFile(from: &source)
         }
+    }
+}
+
+/// Files read one after another as one byte stream.
+struct ConcatenatedFileSource: ByteSource {
+    var pending: [URL]
+    var current: FileHandle?
+
+    init(_ urls: [URL]) { pending = urls }
+
+    mutating func read(upTo maxLength: Int) throws -> Data {
+        while true {
+            if let handle = current {
+                let data = try handle.read(upToCount: maxLength) ?? Data()
+                if !data.isEmpty { return data }
+                try? handle.close()
+                current = nil
+            }
+            guard !pending.isEmpty else { return Data() }
+            let url = pending.removeFirst()
+            do { current = try FileHandle(forReadingFrom: url) } catch {
+                throw UnixFSError.io("cannot read \(url.path): \(error.localizedDescription)")
+            }
+        }
+    }
+
+    mutating func close() {
+        try? current?.close()
+        current = nil
     }
 }
 

@@ -132,6 +132,25 @@ import Piece
         #expect(plain.shards.allSatisfy { $0.piece == nil })
     }
 
+    /// A file given as parts read one after another has the root of the whole file, whatever the part sizes.
+    @Test func partsReadInTurnGiveTheWholeFilesRoot() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = Generator.bytes("lcg", size: 2_700_000)
+        let whole = dir.appendingPathComponent("whole")
+        try data.write(to: whole)
+        let cuts = [0, 1, 700_000, 1_048_576, 2_699_999, 2_700_000]
+        var parts: [URL] = []
+        for (i, (a, b)) in zip(cuts, cuts.dropFirst()).enumerated() {
+            let url = dir.appendingPathComponent("part\(i)")
+            try data.subdata(in: a..<b).write(to: url)
+            parts.append(url)
+        }
+        let one = try Packer.rootCID([ImportFile(name: "f", size: UInt64(data.count), content: .file(whole))], options: PackOptions(wrap: false))
+        let many = try Packer.rootCID([ImportFile(name: "f", size: UInt64(data.count), content: .files(parts))], options: PackOptions(wrap: false))
+        #expect(one == many)
+    }
+
     @Test func blockLargerThanShardIsAnErrorAndLeavesNothing() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
