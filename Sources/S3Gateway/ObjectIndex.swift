@@ -81,7 +81,8 @@ final class ObjectIndex: Sendable {
     }
 
     func uploads(bucket: String) async throws -> [Upload] {
-        let ids = try await db.read { db in try String.fetchAll(db, sql: "SELECT id FROM uploads WHERE bucket = ? ORDER BY key, initiated", arguments: [bucket]) }
+        let ids = try await db.read { db in try String.fetchAll(db,
+            sql: "SELECT id FROM uploads WHERE bucket = ? ORDER BY key, initiated", arguments: [bucket]) }
         var out: [Upload] = []
         for id in ids { if let u = try await upload(id) { out.append(u) } }
         return out
@@ -97,7 +98,8 @@ final class ObjectIndex: Sendable {
     func parts(_ upload: String) async throws -> [S3PartInfo] {
         try await db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM parts WHERE upload = ? ORDER BY part", arguments: [upload]).map {
-                S3PartInfo(part: $0["part"], etag: $0["etag"], size: UInt64($0["size"] as Int64), lastModified: Date(timeIntervalSince1970: $0["modified"]))
+                S3PartInfo(part: $0["part"], etag: $0["etag"], size: UInt64($0["size"] as Int64),
+                    lastModified: Date(timeIntervalSince1970: $0["modified"]))
             }
         }
     }
@@ -181,7 +183,8 @@ final class ObjectIndex: Sendable {
     /// Removes a key; returns the record it held.
     func remove(_ bucket: String, key: String) async throws -> ObjectRecord? {
         try await db.write { db in
-            let old = try Row.fetchOne(db, sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key]).map(ObjectIndex.record)
+            let old = try Row.fetchOne(db, sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket,
+                key]).map(ObjectIndex.record)
             try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
             return old
         }

@@ -198,7 +198,8 @@ public final class StorachaBuckets: S3Backend {
     static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: URL, md5 hashing: Bool) async throws -> (size: UInt64, md5: [UInt8]?)
         where Bytes.Element == [UInt8] {
         let handle = try await BlockingIO.run { () throws -> FileHandle in
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw S3Error("InternalError", status: 500, "cannot write \(url.path)") }
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw S3Error("InternalError",
+                status: 500, "cannot write \(url.path)") }
             return try FileHandle(forWritingTo: url)
         }
         defer { try? handle.close() }

@@ -58,7 +58,8 @@ public struct AWSChunkedDecoder {
                 if line.isEmpty { state = .done; continue }
                 let text = String(decoding: line, as: UTF8.self)
                 guard let colon = text.firstIndex(of: ":") else { throw S3Error.incompleteBody("malformed aws-chunked trailer") }
-                trailers.append((name: text[..<colon].lowercased(), value: String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                trailers.append((name: text[..<colon].lowercased(),
+                    value: String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
             case .done:
                 throw S3Error.incompleteBody("bytes after the end of an aws-chunked body")
             }

@@ -62,9 +62,11 @@ public struct S3Handler: Sendable {
         case .copyObject(let bucket, let key, let source):
             let from = try S3Handler.copySource(source)
             let replace = head.header("x-amz-metadata-directive")?.uppercased() == "REPLACE"
-            let info = try await backend.copyObject(from: from, to: (bucket, key), contentType: replace ? head.header("content-type") ?? "binary/octet-stream" : nil,
+            let info = try await backend.copyObject(from: from, to: (bucket, key),
+                contentType: replace ? head.header("content-type") ?? "binary/octet-stream" : nil,
                                                     metadata: replace ? S3Handler.metadata(head) : nil, accessKey: user)
-            return .xml(S3XML.encode(CopyResult(LastModified: S3XML.timestamp(info.lastModified), ETag: "\"\(info.etag)\""), root: "CopyObjectResult"))
+            return .xml(S3XML.encode(CopyResult(LastModified: S3XML.timestamp(info.lastModified), ETag: "\"\(info.etag)\""),
+                root: "CopyObjectResult"))
         case .headObject(let bucket, let key):
             let info = try await backend.headObject(bucket, key: key, accessKey: user)
             if let status = S3Handler.preconditionFailure(head, info) { return S3Response(status: status, headers: S3Handler.headers(info)) }
@@ -284,7 +286,8 @@ public struct S3Handler: Sendable {
             } else {
                 start = try head.query("start-after").flatMap { $0.isEmpty ? nil : $0 }
             }
-            let page = try await S3Listing.page(backend, bucket: bucket, prefix: prefix, delimiter: delimiter, start: start, maxKeys: maxKeys, accessKey: user)
+            let page = try await S3Listing.page(backend, bucket: bucket, prefix: prefix, delimiter: delimiter, start: start,
+                maxKeys: maxKeys, accessKey: user)
             result = S3Handler.result(bucket, prefix: out(prefix), page: page, maxKeys: maxKeys, encode: out)
             result.KeyCount = page.contents.count + page.prefixes.count
             result.ContinuationToken = token
@@ -293,7 +296,8 @@ public struct S3Handler: Sendable {
         } else {
             let marker = try head.query(versions ? "key-marker" : "marker") ?? ""
             start = marker.isEmpty ? nil : marker
-            let page = try await S3Listing.page(backend, bucket: bucket, prefix: prefix, delimiter: delimiter, start: start, maxKeys: maxKeys, accessKey: user)
+            let page = try await S3Listing.page(backend, bucket: bucket, prefix: prefix, delimiter: delimiter, start: start,
+                maxKeys: maxKeys, accessKey: user)
             result = S3Handler.result(bucket, prefix: out(prefix), page: page, maxKeys: maxKeys, encode: out)
             result.Marker = out(marker)
             if page.truncated, let last = page.last { result.NextMarker = out(last) }
@@ -304,7 +308,8 @@ public struct S3Handler: Sendable {
             let listing = ListVersionsResult(Name: result.Name, Prefix: result.Prefix, KeyMarker: result.Marker ?? "",
                                              NextKeyMarker: result.NextMarker, MaxKeys: result.MaxKeys, Delimiter: result.Delimiter,
                                              IsTruncated: result.IsTruncated,
-                                             Version: result.Contents.map { .init(Key: $0.Key, VersionId: "null", IsLatest: true, LastModified: $0.LastModified,
+                                             Version: result.Contents.map { .init(Key: $0.Key, VersionId: "null",
+                                                 IsLatest: true, LastModified: $0.LastModified,
                                                                                    ETag: $0.ETag, Size: $0.Size, StorageClass: $0.StorageClass) },
                                              CommonPrefixes: result.CommonPrefixes)
             return .xml(S3XML.encode(listing, root: "ListVersionsResult"))
@@ -316,7 +321,8 @@ public struct S3Handler: Sendable {
         ListBucketResult(
             Name: bucket, Prefix: prefix, MaxKeys: maxKeys, IsTruncated: page.truncated,
             Contents: page.contents.map {
-                .init(Key: encode($0.key), LastModified: S3XML.timestamp($0.lastModified), ETag: "\"\($0.etag)\"", Size: $0.size, StorageClass: "STANDARD")
+                .init(Key: encode($0.key), LastModified: S3XML.timestamp($0.lastModified), ETag: "\"\($0.etag)\"",
+                    Size: $0.size, StorageClass: "STANDARD")
             },
             CommonPrefixes: page.prefixes.map { .init(Prefix: encode($0)) })
     }

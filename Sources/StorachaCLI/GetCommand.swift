@@ -27,7 +27,8 @@ struct GatewayOptions: ParsableArguments {
     /// Resolves `<cid>[/path]` through the gateway: the exporter, the root, the path and the target CID.
     func resolve(_ text: String) async throws -> (exporter: UnixFSExporter, root: CID, path: String, cid: CID) {
         let (root, path) = try GatewayOptions.target(text)
-        let exporter = UnixFSExporter(source: PrefetchingBlockSource(GatewayBlockSource(url: url, retry: RetryPolicy(attempts: retries)), window: parallel))
+        let exporter = UnixFSExporter(source: PrefetchingBlockSource(GatewayBlockSource(url: url,
+            retry: RetryPolicy(attempts: retries)), window: parallel))
         return (exporter, root, path, try await exporter.resolve(root, path: path))
     }
 

@@ -94,25 +94,10 @@ struct S3Bench: AsyncParsableCommand {
 extension ChildCommand {
     /// A child `serve s3 --local` on a free port for a fresh user at `home`.
     static func startGateway(home: URL) async throws -> (process: Process, url: String, accessKey: String, secretKey: String) {
-        try await BlockingIO.runOnOwnThread {
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["serve", "s3", "--local", "--listen", "127.0.0.1:0", "--json"]
-            var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STORACHA_") && !$0.key.hasPrefix("XDG_") }
-            env["HOME"] = home.path
-            process.environment = env
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { throw CLIError("the gateway exited before printing its URL") }
-                line.append(chunk)
-            }
-            let value = try JSONSerialization.jsonObject(with: line.prefix { $0 != UInt8(ascii: "\n") }) as? [String: String] ?? [:]
-            return (process, value["url"] ?? "", value["accessKey"] ?? "", value["secretKey"] ?? "")
-        }
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STORACHA_") && !$0.key.hasPrefix("XDG_") }
+        env["HOME"] = home.path
+        let (process, line) = try await start(["serve", "s3", "--local", "--listen", "127.0.0.1:0", "--json"], environment: env)
+        let value = try JSONSerialization.jsonObject(with: line) as? [String: String] ?? [:]
+        return (process, value["url"] ?? "", value["accessKey"] ?? "", value["secretKey"] ?? "")
     }
 }

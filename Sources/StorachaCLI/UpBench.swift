@@ -134,10 +134,16 @@ enum ChildCommand {
 
     /// A child `serve local` on a free port, once it has printed its URL.
     static func startService(data: URL, arguments: [String] = []) async throws -> Process {
+        try await start(["serve", "local", "--data", data.path, "--port", "0", "--json", "--auto-confirm"] + arguments).process
+    }
+
+    /// Starts this binary with `arguments` and waits for the first line it prints (a server's address).
+    static func start(_ arguments: [String], environment: [String: String]? = nil) async throws -> (process: Process, line: Data) {
         try await BlockingIO.runOnOwnThread {
             let process = Process()
             process.executableURL = executable
-            process.arguments = ["serve", "local", "--data", data.path, "--port", "0", "--json", "--auto-confirm"] + arguments
+            process.arguments = arguments
+            if let environment { process.environment = environment }
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
@@ -145,10 +151,10 @@ enum ChildCommand {
             var line = Data()
             while !line.contains(UInt8(ascii: "\n")) {
                 let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { throw CLIError("the local service exited before printing its URL") }
+                if chunk.isEmpty { throw CLIError("storacha \(arguments.prefix(2).joined(separator: " ")) exited before printing its address") }
                 line.append(chunk)
             }
-            return process
+            return (process, line.prefix { $0 != UInt8(ascii: "\n") })
         }
     }
 

@@ -38,6 +38,20 @@ final class GatewayProcess: @unchecked Sendable {
         secretKey = value["secretKey"] ?? ""
     }
 
+    /// An rclone remote for this gateway (signing with `secret`, by default its own).
+    func remote(_ name: String, secret: String? = nil) -> String {
+        """
+        [\(name)]
+        type = s3
+        provider = Other
+        access_key_id = \(accessKey)
+        secret_access_key = \(secret ?? secretKey)
+        endpoint = \(url)
+
+
+        """
+    }
+
     func stop() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -84,22 +98,7 @@ let rclones: [URL] = {
         let gateway = try await GatewayProcess.start(home: home)
         defer { gateway.stop() }
         let config = home.appendingPathComponent("rclone.conf")
-        try Data("""
-            [st]
-            type = s3
-            provider = Other
-            access_key_id = \(gateway.accessKey)
-            secret_access_key = \(gateway.secretKey)
-            endpoint = \(gateway.url)
-
-            [wrong]
-            type = s3
-            provider = Other
-            access_key_id = \(gateway.accessKey)
-            secret_access_key = not-the-secret
-            endpoint = \(gateway.url)
-
-            """.utf8).write(to: config)
+        try Data((gateway.remote("st") + gateway.remote("wrong", secret: "not-the-secret")).utf8).write(to: config)
         func rc(_ args: [String]) async throws -> StorachaBinary.Result {
             try await StorachaBinary.run(executable: rclone, ["--config", config.path] + args, in: home,
                                          environment: ["AWS_CA_BUNDLE": nil, "HOME": home.path])
@@ -129,7 +128,8 @@ let rclones: [URL] = {
         #expect(try await ok(["md5sum", "st:photos/large"]) == "\(bigMD5)  300MB.bin\n")
         let largeList = try await ok(["lsjson", "st:photos/large"])
         #expect(largeList.contains("\"Size\":300000000"))
-        let listed = try JSONSerialization.jsonObject(with: Data(try await ok(["lsjson", "-R", "--files-only", "st:photos"]).utf8)) as? [[String: Any]] ?? []
+        let listed = try JSONSerialization.jsonObject(with: Data(try await ok(["lsjson", "-R", "--files-only",
+            "st:photos"]).utf8)) as? [[String: Any]] ?? []
         #expect(Set(listed.compactMap { $0["Path"] as? String }) == Set(files.keys).union(["large/300MB.bin"]))
         for entry in listed where entry["Path"] as? String != "large/300MB.bin" {
             let path = entry["Path"] as? String ?? ""
@@ -189,15 +189,7 @@ let rclones: [URL] = {
         for i in 0..<40 { try lcg(150_000 + i, seed: UInt32(i)).write(to: src.appendingPathComponent("file-\(i).bin")) }
         let config = home.appendingPathComponent("rclone.conf")
         func configure(_ gateway: GatewayProcess) throws {
-            try Data("""
-                [st]
-                type = s3
-                provider = Other
-                access_key_id = \(gateway.accessKey)
-                secret_access_key = \(gateway.secretKey)
-                endpoint = \(gateway.url)
-
-                """.utf8).write(to: config)
+            try Data(gateway.remote("st").utf8).write(to: config)
         }
         let env: [String: String?] = ["AWS_CA_BUNDLE": nil, "HOME": home.path]
         func rc(_ args: [String]) async throws -> StorachaBinary.Result {

@@ -77,7 +77,8 @@ struct TestSigner {
     static let key = "AKTEST", secret = "secret-for-tests"
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func sign(_ method: String, _ path: String, query: String = "", headers: [(String, String)] = [], payloadHash: String) throws -> S3RequestHead {
+    static func sign(_ method: String, _ path: String, query: String = "", headers: [(String, String)] = [],
+        payloadHash: String) throws -> S3RequestHead {
         let amzDate = "20270115T080000Z"
         var head = S3RequestHead(method: method, rawPath: path, rawQuery: query,
                                  headers: [("host", "127.0.0.1"), ("x-amz-date", amzDate), ("x-amz-content-sha256", payloadHash)] + headers)
@@ -87,7 +88,8 @@ struct TestSigner {
         let signingKey = try verifier.signingKey(scope)
         let canonical = try SigV4.canonicalRequest(head, query: try head.queryItems(), signedHeaders: signed, payloadHash: payloadHash)
         let signature = SigV4.signature(key: signingKey, amzDate: amzDate, scope: scope.text, canonical: canonical)
-        head.headers.append(("authorization", "AWS4-HMAC-SHA256 Credential=\(key)/\(scope.text), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)"))
+        head.headers.append(("authorization",
+            "AWS4-HMAC-SHA256 Credential=\(key)/\(scope.text), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)"))
         return head
     }
 
@@ -95,7 +97,8 @@ struct TestSigner {
 }
 
 @Suite struct S3HandlerTests {
-    static func handler(_ backend: MemoryBackend) -> S3Handler { S3Handler(backend: backend, secret: { $0 == TestSigner.key ? TestSigner.secret : nil }) }
+    static func handler(_ backend: MemoryBackend) -> S3Handler { S3Handler(backend: backend,
+        secret: { $0 == TestSigner.key ? TestSigner.secret : nil }) }
     static func stream(_ bytes: [UInt8], pieces: Int = 3) -> S3ByteStream {
         S3ByteStream { c in
             let size = max(1, bytes.count / pieces)
@@ -131,7 +134,8 @@ struct TestSigner {
         let chunked = try TestSigner.sign("PUT", "/bkt/k", headers: [("content-encoding", "aws-chunked"), ("x-amz-decoded-content-length", "5"),
                                                                    ("content-length", "200")],
                                           payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
-        let forged = Array("5;chunk-signature=\(String(repeating: "a", count: 64))\r\nhello\r\n0;chunk-signature=\(String(repeating: "b", count: 64))\r\n\r\n".utf8)
+        let (fakeA, fakeB) = (String(repeating: "a", count: 64), String(repeating: "b", count: 64))
+        let forged = Array("5;chunk-signature=\(fakeA)\r\nhello\r\n0;chunk-signature=\(fakeB)\r\n\r\n".utf8)
         let badChunk = await run(h, chunked, forged)
         #expect(badChunk.status == 403 && S3HandlerTests.body(badChunk).contains("SignatureDoesNotMatch"))
         // A body shorter than its Content-Length.
@@ -141,7 +145,8 @@ struct TestSigner {
         let get = await run(h, try TestSigner.sign("GET", "/bkt/k", payloadHash: SigV4.emptyHash))
         #expect(get.status == 404 && S3HandlerTests.body(get).contains("NoSuchKey"))
         // The same request, right: stored, with the MD5 as ETag.
-        let good = await run(h, try TestSigner.sign("PUT", "/bkt/k", headers: [("content-length", "5")], payloadHash: TestSigner.sha(signedFor)), signedFor)
+        let good = await run(h, try TestSigner.sign("PUT", "/bkt/k", headers: [("content-length", "5")],
+            payloadHash: TestSigner.sha(signedFor)), signedFor)
         #expect(good.status == 200 && good.headers.contains { $0.name == "ETag" && $0.value == "\"5d41402abc4b2a76b9719d911017c592\"" })
     }
 
@@ -151,7 +156,8 @@ struct TestSigner {
         let h = S3HandlerTests.handler(backend)
         let junk = Array("<CompleteMultipartUpload><Part><PartNumber>x".utf8)
         for (method, path, query) in [("POST", "/bkt/k", "uploadId=u1"), ("POST", "/bkt", "delete")] {
-            let head = try TestSigner.sign(method, path, query: query, headers: [("content-length", "\(junk.count)")], payloadHash: TestSigner.sha(junk))
+            let head = try TestSigner.sign(method, path, query: query, headers: [("content-length", "\(junk.count)")],
+                payloadHash: TestSigner.sha(junk))
             let r = await run(h, head, junk)
             #expect(r.status == 400 && S3HandlerTests.body(r).contains("MalformedXML"), "\(method) \(path)?\(query): \(S3HandlerTests.body(r))")
         }

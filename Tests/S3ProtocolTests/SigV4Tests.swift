@@ -48,7 +48,8 @@ import Testing
                 ("Authorization", SigV4Tests.authorization("host;x-amz-content-sha256;x-amz-date", signature)),
             ])
         }
-        _ = try SigV4Tests.verifier.verify(head("lifecycle", "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"), now: SigV4Tests.then)
+        _ = try SigV4Tests.verifier.verify(head("lifecycle",
+            "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"), now: SigV4Tests.then)
         _ = try SigV4Tests.verifier.verify(head("max-keys=2&prefix=J", "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
                                            now: SigV4Tests.then)
         // The same parameters in another order sign the same.
@@ -76,15 +77,18 @@ import Testing
         }
         #expect(code { try wrongSecret.verify(SigV4Tests.getObject(), now: SigV4Tests.then) } == "SignatureDoesNotMatch")
         #expect(code { try SigV4 { _ in nil }.verify(SigV4Tests.getObject(), now: SigV4Tests.then) } == "InvalidAccessKeyId")
-        #expect(code { try SigV4Tests.verifier.verify(SigV4Tests.getObject(), now: SigV4Tests.then.addingTimeInterval(16 * 60)) } == "RequestTimeTooSkewed")
+        #expect(code { try SigV4Tests.verifier.verify(SigV4Tests.getObject(),
+            now: SigV4Tests.then.addingTimeInterval(16 * 60)) } == "RequestTimeTooSkewed")
         #expect(code { try SigV4Tests.verifier.verify(SigV4Tests.getObject(signature: String(repeating: "0", count: 64)), now: SigV4Tests.then) }
                 == "SignatureDoesNotMatch")
         // An x-amz header that the signature does not cover.
-        #expect(code { try SigV4Tests.verifier.verify(SigV4Tests.getObject(extra: [("x-amz-meta-evil", "1")]), now: SigV4Tests.then) } == "AccessDenied")
+        #expect(code { try SigV4Tests.verifier.verify(SigV4Tests.getObject(extra: [("x-amz-meta-evil", "1")]),
+            now: SigV4Tests.then) } == "AccessDenied")
         // No signature at all.
         let bare = S3RequestHead(method: "GET", rawPath: "/test.txt", headers: [("Host", "examplebucket.s3.amazonaws.com")])
         #expect(code { try SigV4Tests.verifier.verify(bare, now: SigV4Tests.then) } == "AccessDenied")
-        let v2 = S3RequestHead(method: "GET", rawPath: "/", headers: [("Host", "h"), ("Authorization", "AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=")])
+        let v2 = S3RequestHead(method: "GET", rawPath: "/", headers: [("Host", "h"), ("Authorization",
+            "AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=")])
         #expect(code { try SigV4Tests.verifier.verify(v2, now: SigV4Tests.then) } == "AuthorizationHeaderMalformed")
     }
 

@@ -161,7 +161,12 @@ import TestSupport
         FileManager.default.createFile(atPath: input.path, contents: nil)
         let handle = try FileHandle(forWritingTo: input)
         let chunk = lcg(1 << 20, seed: 3)
-        for i in 0..<1024 { var c = chunk; c[0] = UInt8(truncatingIfNeeded: i); c[1] = UInt8(truncatingIfNeeded: i >> 8); try handle.write(contentsOf: c) }
+        for i in 0..<1024 {
+            var c = chunk
+            c[0] = UInt8(truncatingIfNeeded: i)
+            c[1] = UInt8(truncatingIfNeeded: i >> 8)
+            try handle.write(contentsOf: c)
+        }
         try handle.close()
         let up = try await user.run(["up", "--no-wrap", input.path, "--json"], wrapper: ["/usr/bin/time", "-v"])
         #expect(up.status == 0, "\(up.stderr)")
@@ -299,7 +304,8 @@ import TestSupport
         _ = try await user.ok(["whoami"], local: false, env: nowhere)  // the agent's key, made on first use as the JS CLI does
         let started = Date()
         try await user.fails(["login", "bob@example.com"], with: "127.0.0.1:9", local: false, env: nowhere, profile: user.profile("storacha-cli"))
-        try await user.fails(["get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", "--gateway", "http://127.0.0.1:9", "--retries", "2"],
+        try await user.fails(["get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", "--gateway",
+            "http://127.0.0.1:9", "--retries", "2"],
                              with: "127.0.0.1:9", local: false, profile: user.profile("storacha-cli"))
         try await user.fails(["get", "bafy-not-a-cid", "--gateway", "http://127.0.0.1:9"], with: "does not start with a CID", local: false,
                              profile: user.profile("storacha-cli"))
