@@ -3,6 +3,7 @@ import GRDB
 import IPLD
 import Logging
 import Multiformats
+import SystemIO
 import UCAN
 import Ucanto
 
@@ -188,22 +189,6 @@ public final class UploadService: Sendable {
         let url = configuration.dataDirectory.appendingPathComponent("emails").appendingPathComponent(name)
         try? Data(text.utf8).write(to: url, options: .atomic)
     }
-}
-
-/// A value behind a lock.
-final class Locked<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-
-    init(_ value: T) { stored = value }
-
-    var value: T {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
-
-    /// Changes the value under the lock and returns what `change` returns.
-    func update<R>(_ change: (inout T) -> R) -> R { lock.withLock { change(&stored) } }
 }
 
 extension UploadService {

@@ -4,8 +4,14 @@ import SystemIO
 import UnixFS
 
 /// An object's local copy: one file, or for a multipart object a directory of its parts (`000001`, …) read
-/// one after another.
+/// one after another; or, for a small object, its bytes in the index (``isInline(_:)``).
 enum LocalCopy {
+    /// A name for a copy the index keeps itself (a small body, see ``IncomingBody/inlineLimit``).
+    static func inlineName() -> String { "db:" + UUID().uuidString }
+
+    /// Whether the copy `name` is kept in the index rather than in the cache directory.
+    static func isInline(_ name: String) -> Bool { name.hasPrefix("db:") }
+
     static func partName(_ index: Int) -> String {
         let digits = String(index + 1)
         return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
@@ -40,6 +46,7 @@ enum LocalCopy {
             for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
                 try FileManager.default.linkItem(at: source.appendingPathComponent(name), to: target.appendingPathComponent(name))
             }
+            try DurableFile.syncDirectory(target)
         } else {
             try FileManager.default.linkItem(at: source, to: target)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import S3Protocol
+import SystemIO
 
 /// One object as the gateway's index holds it: what S3 says about it and where its bytes are.
 struct ObjectRecord: Sendable, Equatable {
@@ -15,16 +16,27 @@ struct ObjectRecord: Sendable, Equatable {
     var pending = false
 }
 
+/// A record to commit under a bucket, with the bytes of its local copy when the index keeps them
+/// (``LocalCopy/isInline(_:)``): given, or copied from another record's.
+struct IndexEntry: Sendable {
+    let bucket: String
+    var record: ObjectRecord
+    var body: Data? = nil
+    var bodyCopiedFrom: String? = nil
+}
+
 /// The gateway's metadata in SQLite (WAL, synchronous FULL): buckets and, per key, the object's S3 facts
 /// and its upload. It is the fast path for LIST, HEAD and ETag; keys compare as UTF-8 bytes (S3's order).
 final class ObjectIndex: Sendable {
     let db: DatabasePool
+    /// Bucket name → owner, as the `buckets` table holds them (only this index writes that table).
+    private let owners: Locked<[String: String]>
 
     init(url: URL) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        db = try DatabasePool(path: url.path, configuration: config)
+        let db = try DatabasePool(path: url.path, configuration: config)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -49,7 +61,17 @@ final class ObjectIndex: Sendable {
                 CREATE INDEX objects_pending ON objects (pending);
                 """)
         }
+        migrator.registerMigration("v4: small bodies") { db in
+            try db.execute(sql: "CREATE TABLE bodies (name TEXT PRIMARY KEY, bytes BLOB NOT NULL)")
+        }
         try migrator.migrate(db)
+        try db.write { db in
+            // Left by a crash between a row's change and its old body's removal (both are in one transaction now).
+            try db.execute(sql: "DELETE FROM bodies WHERE name NOT IN (SELECT cacheFile FROM objects WHERE cacheFile IS NOT NULL)")
+        }
+        let rows = try db.read { db in try Row.fetchAll(db, sql: "SELECT name, owner FROM buckets") }
+        owners = Locked(Dictionary(rows.map { ($0["name"] as String, $0["owner"] as String) }, uniquingKeysWith: { a, _ in a }))
+        self.db = db
     }
 
     /// A multipart upload in progress: where it goes and what the object will say.
@@ -72,7 +94,7 @@ final class ObjectIndex: Sendable {
 
     func upload(_ id: String) async throws -> Upload? {
         try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM uploads WHERE id = ?", arguments: [id]).map { row in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM uploads WHERE id = ?"), arguments: [id]).map { row in
                 Upload(id: row["id"], bucket: row["bucket"], key: row["key"], contentType: row["contentType"],
                        metadata: try JSONDecoder().decode([String: String].self, from: Data((row["metadata"] as String).utf8)),
                        initiated: Date(timeIntervalSince1970: row["initiated"]))
@@ -97,7 +119,7 @@ final class ObjectIndex: Sendable {
 
     func parts(_ upload: String) async throws -> [S3PartInfo] {
         try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM parts WHERE upload = ? ORDER BY part", arguments: [upload]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM parts WHERE upload = ? ORDER BY part"), arguments: [upload]).map {
                 S3PartInfo(part: $0["part"], etag: $0["etag"], size: UInt64($0["size"] as Int64),
                     lastModified: Date(timeIntervalSince1970: $0["modified"]))
             }
@@ -113,39 +135,42 @@ final class ObjectIndex: Sendable {
 
     func buckets(owner: String) async throws -> [S3BucketInfo] {
         try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, created FROM buckets WHERE owner = ? ORDER BY name", arguments: [owner]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT name, created FROM buckets WHERE owner = ? ORDER BY name"), arguments: [owner]).map {
                 S3BucketInfo(name: $0["name"], created: Date(timeIntervalSince1970: $0["created"]))
             }
         }
     }
 
-    /// The bucket's owner, or nil when it does not exist.
-    func owner(of bucket: String) async throws -> String? {
-        try await db.read { db in try String.fetchOne(db, sql: "SELECT owner FROM buckets WHERE name = ?", arguments: [bucket]) }
-    }
+    /// The bucket's owner, or nil when it does not exist (from memory: every request asks).
+    func owner(of bucket: String) -> String? { owners.value[bucket] }
 
     func createBucket(_ name: String, owner: String) async throws {
-        try await db.write { db in
+        let stored = try await db.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO buckets (name, owner, created) VALUES (?, ?, ?)",
                            arguments: [name, owner, Date().timeIntervalSince1970])
+            return try String.fetchOne(db.cachedStatement(sql: "SELECT owner FROM buckets WHERE name = ?"), arguments: [name])
         }
+        if let stored { owners.update { $0[name] = stored } }
     }
 
     /// Deletes the bucket if it holds no object; returns false otherwise.
     func deleteBucket(_ name: String) async throws -> Bool {
-        try await db.write { db in
-            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE bucket = ? LIMIT 1", arguments: [name]) == 0 else { return false }
+        let deleted = try await db.write { db in
+            let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM objects WHERE bucket = ? LIMIT 1"), arguments: [name])
+            guard count == 0 else { return false }
             try db.execute(sql: "DELETE FROM buckets WHERE name = ?", arguments: [name])
             return true
         }
+        if deleted { owners.update { $0[name] = nil } }
+        return deleted
     }
 
     func list(_ bucket: String, prefix: String, after: String?, limit: Int) async throws -> [S3ObjectInfo] {
         try await db.read { db in
             // Keys with the prefix follow one another in byte order from the prefix itself on.
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT * FROM objects WHERE bucket = ? AND key >= ? AND key > ? ORDER BY key LIMIT ?
-                """, arguments: [bucket, prefix, after ?? "", limit])
+                """), arguments: [bucket, prefix, after ?? "", limit])
             var out: [S3ObjectInfo] = []
             for row in rows {
                 let record = try ObjectIndex.record(row)
@@ -159,40 +184,87 @@ final class ObjectIndex: Sendable {
 
     func object(_ bucket: String, key: String) async throws -> ObjectRecord? {
         try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key]).map(ObjectIndex.record)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?"), arguments: [bucket, key])
+                .map(ObjectIndex.record)
         }
     }
 
     /// Stores `record` under its key; returns the record it replaced, if any.
     @discardableResult
     func put(_ bucket: String, _ record: ObjectRecord) async throws -> ObjectRecord? {
+        try await put([IndexEntry(bucket: bucket, record: record)])[0].get()
+    }
+
+    /// Stores several records in one transaction (one commit, one WAL fsync), with their inline bodies; a replaced
+    /// record's inline body goes in the same transaction. Returns what each replaced, or why it failed (alone).
+    func put(_ entries: [IndexEntry]) async throws -> [Result<ObjectRecord?, any Error>] {
+        try await db.write { db in
+            entries.map { entry in
+                var old: ObjectRecord?
+                do {
+                    try db.inSavepoint {
+                        old = try ObjectIndex.put(entry, db)
+                        return .commit
+                    }
+                    return .success(old)
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
+    }
+
+    static func put(_ entry: IndexEntry, _ db: Database) throws -> ObjectRecord? {
+        let (bucket, record) = (entry.bucket, entry.record)
         let metadata = String(decoding: try JSONEncoder().encode(record.info.metadata), as: UTF8.self)
         let shards = String(decoding: try JSONEncoder().encode(record.shards), as: UTF8.self)
-        return try await db.write { db in
-            let old = try Row.fetchOne(db, sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, record.info.key])
-                .map(ObjectIndex.record)
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, contentType, metadata, root, shards, cacheFile, pending)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [bucket, record.info.key, Int64(record.info.size), record.info.etag, record.info.lastModified.timeIntervalSince1970,
-                                 record.info.contentType, metadata, record.root, shards, record.cacheFile, record.pending])
-            return old
+        if let name = record.cacheFile, let body = entry.body {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO bodies (name, bytes) VALUES (?, ?)").execute(arguments: [name, body])
+        } else if let name = record.cacheFile, let source = entry.bodyCopiedFrom {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO bodies (name, bytes) SELECT ?, bytes FROM bodies WHERE name = ?")
+                .execute(arguments: [name, source])
+            guard db.changesCount > 0 else {
+                throw S3Error("NoSuchKey", status: 404, "The specified key does not exist (it was removed during the copy)")
+            }
         }
+        let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?"),
+                                   arguments: [bucket, record.info.key]).map(ObjectIndex.record)
+        if let gone = old?.cacheFile, gone != record.cacheFile { try ObjectIndex.dropBody(gone, db) }
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, contentType, metadata, root, shards, cacheFile, pending)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [bucket, record.info.key, Int64(record.info.size), record.info.etag,
+                                     record.info.lastModified.timeIntervalSince1970, record.info.contentType, metadata, record.root,
+                                     shards, record.cacheFile, record.pending])
+        return old
     }
 
     /// Removes a key; returns the record it held.
     func remove(_ bucket: String, key: String) async throws -> ObjectRecord? {
         try await db.write { db in
-            let old = try Row.fetchOne(db, sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket,
+            let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?"), arguments: [bucket,
                 key]).map(ObjectIndex.record)
-            try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
+            try db.cachedStatement(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?").execute(arguments: [bucket, key])
+            if let gone = old?.cacheFile { try ObjectIndex.dropBody(gone, db) }
             return old
         }
     }
 
+    /// Removes an inline body (a name no other row uses: each copy has its own).
+    static func dropBody(_ name: String, _ db: Database) throws {
+        if LocalCopy.isInline(name) { try db.cachedStatement(sql: "DELETE FROM bodies WHERE name = ?").execute(arguments: [name]) }
+    }
+
+    /// The inline body `name`, or nil when the index holds none by that name.
+    func body(_ name: String) async throws -> Data? {
+        try await db.read { db in try Data.fetchOne(db.cachedStatement(sql: "SELECT bytes FROM bodies WHERE name = ?"), arguments: [name]) }
+    }
+
     /// Whether any key (in any bucket) still refers to the upload `root`.
     func references(root: String) async throws -> Bool {
-        try await db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE root = ?", arguments: [root]) ?? 0 > 0 }
+        try await db.read { db in
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM objects WHERE root = ?"), arguments: [root]) ?? 0 > 0
+        }
     }
 
     /// Objects acknowledged and not yet uploaded: bucket, key, local copy and size.
@@ -202,6 +274,16 @@ final class ObjectIndex: Sendable {
                 (bucket: $0["bucket"], key: $0["key"], cacheFile: $0["cacheFile"], size: UInt64($0["size"] as Int64))
             }
         }
+    }
+
+    /// How many objects the index at `url` holds as acknowledged and not yet uploaded (read-only; while a
+    /// gateway runs on it too).
+    static func pendingCount(at url: URL) throws -> Int {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        let queue = try DatabaseQueue(path: url.path, configuration: config)
+        return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE pending = 1") ?? 0 }
     }
 
     /// Whether `key` still holds the pending object whose local copy is `cacheFile`.
@@ -216,8 +298,9 @@ final class ObjectIndex: Sendable {
     func markStored(_ bucket: String, key: String, cacheFile: String, root: String, shards: [String]) async throws -> Bool {
         let list = String(decoding: try JSONEncoder().encode(shards), as: UTF8.self)
         return try await db.write { db in
-            try db.execute(sql: "UPDATE objects SET root = ?, shards = ?, pending = 0 WHERE bucket = ? AND key = ? AND cacheFile = ? AND pending = 1",
-                           arguments: [root, list, bucket, key, cacheFile])
+            try db.cachedStatement(sql: """
+                UPDATE objects SET root = ?, shards = ?, pending = 0 WHERE bucket = ? AND key = ? AND cacheFile = ? AND pending = 1
+                """).execute(arguments: [root, list, bucket, key, cacheFile])
             return db.changesCount > 0
         }
     }

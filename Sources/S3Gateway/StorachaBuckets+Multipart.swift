@@ -34,7 +34,7 @@ extension StorachaBuckets {
                            accessKey: String) async throws -> String {
         _ = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
         return try await receivePart(uploadID, part) { temp in
-            let size = try await StorachaBuckets.receive(body, into: temp)
+            let size = try await IncomingBody.receive(body, into: temp, inline: false).size
             guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
             return (size, md5)
         }
@@ -44,7 +44,7 @@ extension StorachaBuckets {
                                range: Range<UInt64>?, accessKey: String) async throws -> String {
         _ = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
         let source = try await getObject(from.bucket, key: from.key, range: range, accessKey: accessKey)
-        return try await receivePart(uploadID, part) { temp in try await StorachaBuckets.receive(source.bytes, into: temp) }
+        return try await receivePart(uploadID, part) { temp in try await IncomingBody.receive(source.bytes, into: temp) }
     }
 
     /// Receives a part into a temporary file with `receive`, then moves it into place and records it (a part
@@ -102,7 +102,7 @@ extension StorachaBuckets {
                 return size
             }
             let etag = StorachaBuckets.multipartETag(chosen.map(\.etag))
-            let info = try await store(directory, size: size, bucket: bucket, key: key, etag: etag, contentType: upload.contentType,
+            let info = try await store(.file(directory), size: size, bucket: bucket, key: key, etag: etag, contentType: upload.contentType,
                                        metadata: upload.metadata)
             try await index.removeUpload(uploadID)
             try? FileManager.default.removeItem(at: parts.appendingPathComponent(uploadID))

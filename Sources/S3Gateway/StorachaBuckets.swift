@@ -23,6 +23,7 @@ public final class StorachaBuckets: S3Backend {
     let parts: URL
     let logger: Logger
     let queue: UploadQueue
+    let commits: BatchedWork<IndexEntry, ObjectRecord?>
 
     /// Buckets of `session`'s space, with the index and local copies under `directory`; blocks not kept
     /// locally are read from the trustless gateway at `gatewayURL`.
@@ -40,6 +41,17 @@ public final class StorachaBuckets: S3Backend {
         }
         index = try ObjectIndex(url: directory.appendingPathComponent("index.sqlite"))
         queue = UploadQueue(session: session, index: index, cache: cache, logger: logger)
+        commits = BatchedWork { [index, cache] entries in
+            do {
+                // The local copies' directory entries are durable before any row refers to them.
+                if entries.contains(where: { $0.record.cacheFile.map { !LocalCopy.isInline($0) } ?? false }) {
+                    try await BlockingIO.run { try DurableFile.syncDirectory(cache) }
+                }
+                return try await index.put(entries)
+            } catch {
+                return entries.map { _ in .failure(error) }
+            }
+        }
     }
 
     static func noSuchBucket(_ bucket: String) -> S3Error { S3Error("NoSuchBucket", status: 404, "The specified bucket does not exist: \(bucket)") }
@@ -47,14 +59,14 @@ public final class StorachaBuckets: S3Backend {
 
     /// Checks that `bucket` exists and belongs to `accessKey`.
     func authorize(_ bucket: String, _ accessKey: String) async throws {
-        guard let owner = try await index.owner(of: bucket) else { throw StorachaBuckets.noSuchBucket(bucket) }
+        guard let owner = index.owner(of: bucket) else { throw StorachaBuckets.noSuchBucket(bucket) }
         guard owner == accessKey else { throw S3Error("AccessDenied", status: 403, "Access Denied") }
     }
 
     public func listBuckets(accessKey: String) async throws -> [S3BucketInfo] { try await index.buckets(owner: accessKey) }
 
     public func createBucket(_ bucket: String, accessKey: String) async throws {
-        if let owner = try await index.owner(of: bucket) {
+        if let owner = index.owner(of: bucket) {
             guard owner == accessKey else { throw S3Error("BucketAlreadyExists", status: 409, "The requested bucket name is not available.") }
             return
         }
@@ -85,6 +97,10 @@ public final class StorachaBuckets: S3Backend {
         try await authorize(bucket, accessKey)
         guard let record = try await index.object(bucket, key: key) else { throw StorachaBuckets.noSuchKey(key) }
         let wanted = range ?? 0..<record.info.size
+        if let name = record.cacheFile, LocalCopy.isInline(name), let body = try await index.body(name), body.count == record.info.size {
+            let bytes = wanted.isEmpty ? [] : Array(body[Int(wanted.lowerBound)..<Int(wanted.upperBound)])
+            return S3ObjectContent(info: record.info, bytes: S3ByteStream { $0.yield(bytes); $0.finish() })
+        }
         if let name = record.cacheFile, FileManager.default.fileExists(atPath: cache.appendingPathComponent(name).path) {
             return S3ObjectContent(info: record.info, bytes: LocalCopy.stream(cache.appendingPathComponent(name), range: wanted))
         }
@@ -109,30 +125,49 @@ public final class StorachaBuckets: S3Backend {
         try await authorize(bucket, accessKey)
         let temp = incoming.appendingPathComponent(UUID().uuidString)
         do {
-            let size = try await StorachaBuckets.receive(body, into: temp)
+            let (received, size) = try await IncomingBody.receive(body, into: temp, inline: true)
             guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
-            return try await store(temp, size: size, bucket: bucket, key: key, etag: SigV4Hex.hex(md5), contentType: contentType, metadata: metadata)
+            return try await store(received, size: size, bucket: bucket, key: key, etag: SigV4Hex.hex(md5), contentType: contentType,
+                                   metadata: metadata)
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw error
         }
     }
 
-    /// Keeps the complete, fsynced file (or directory of parts) `temp` as the object `key`: its local copy moves into place, its index
-    /// row is committed as pending, and the upload queue sends it to Storacha. What the key held before is released.
-    func store(_ temp: URL, size: UInt64, bucket: String, key: String, etag: String, contentType: String,
+    /// Keeps a complete body (small, or an fsynced file or directory of parts) as the object `key`: a file moves into
+    /// the cache directory, its index row is committed as pending (with a small body in it), and the upload queue sends it to
+    /// Storacha. What the key held before is released.
+    func store(_ body: IncomingBody, size: UInt64, bucket: String, key: String, etag: String, contentType: String,
                metadata: [String: String]) async throws -> S3ObjectInfo {
-        let name = UUID().uuidString
-        try await BlockingIO.run { [cache] in try DurableFile.moveIntoPlace(temp, cache.appendingPathComponent(name)) }
+        let name: String
+        var inline: Data?
+        switch body {
+        case .inline(let bytes):
+            name = LocalCopy.inlineName()
+            inline = bytes
+        case .file(let temp):
+            name = UUID().uuidString
+            try await BlockingIO.run { [cache] in try DurableFile.moveIntoPlace(temp, cache.appendingPathComponent(name), syncDirectory: false) }
+        }
         let info = S3ObjectInfo(key: key, size: size, etag: etag, lastModified: Date(), contentType: contentType, metadata: metadata)
         let record = ObjectRecord(info: info, root: "", shards: [], cacheFile: name, pending: true)
-        if let old = try await index.put(bucket, record) { await release(old, keeping: record) }
-        await queue.add(UploadQueue.Item(bucket: bucket, key: key, cacheFile: name, size: size))
+        if let old = try await commit(IndexEntry(bucket: bucket, record: record, body: inline)) { await release(old, keeping: record) }
+        await queue.add(UploadQueue.Item(bucket: bucket, key: key, cacheFile: name, size: size), arriving: true)
         return info
     }
 
+    /// Makes `record` (whose local copy is in the cache directory, renamed or linked there) the key's object:
+    /// concurrent calls share one directory fsync and one index transaction. Returns what the key held.
+    func commit(_ entry: IndexEntry) async throws -> ObjectRecord? { try await commits.submit(entry) }
+
     /// Starts uploading what was acknowledged before a restart.
     public func start() async { await queue.resume() }
+
+    /// How many acknowledged objects of the gateway whose data directory is `directory` wait for their upload.
+    public static func pendingUploads(directory: URL) throws -> Int {
+        try ObjectIndex.pendingCount(at: directory.appendingPathComponent("index.sqlite"))
+    }
 
     /// Returns once every acknowledged object is on Storacha.
     public func drained() async { await queue.drained() }
@@ -147,8 +182,12 @@ public final class StorachaBuckets: S3Backend {
         record.info.lastModified = Date()
         if let contentType { record.info.contentType = contentType }
         if let metadata { record.info.metadata = metadata }
-        // The copy shares the upload; its local copy is a hard link to the same bytes.
-        if let file = source.cacheFile {
+        // The copy shares the upload; its local copy is a hard link to the same bytes (or their copy in the index).
+        var entry = IndexEntry(bucket: to.bucket, record: record)
+        if let file = source.cacheFile, LocalCopy.isInline(file) {
+            record.cacheFile = LocalCopy.inlineName()
+            entry.bodyCopiedFrom = file
+        } else if let file = source.cacheFile {
             let name = UUID().uuidString
             do {
                 try LocalCopy.link(cache.appendingPathComponent(file), to: cache.appendingPathComponent(name))
@@ -160,9 +199,10 @@ public final class StorachaBuckets: S3Backend {
         if source.pending && record.cacheFile == nil {
             throw S3Error("InternalError", status: 500, "cannot copy \(from.key) before it is uploaded")
         }
-        if let old = try await index.put(to.bucket, record) { await release(old, keeping: record) }
+        entry.record = record
+        if let old = try await commit(entry) { await release(old, keeping: record) }
         if record.pending, let file = record.cacheFile {
-            await queue.add(UploadQueue.Item(bucket: to.bucket, key: to.key, cacheFile: file, size: record.info.size))
+            await queue.add(UploadQueue.Item(bucket: to.bucket, key: to.key, cacheFile: file, size: record.info.size), arriving: true)
         }
         return record.info
     }
@@ -174,7 +214,9 @@ public final class StorachaBuckets: S3Backend {
 
     /// Drops what a replaced or deleted record held: its local copy, and its upload once no key refers to it.
     func release(_ old: ObjectRecord, keeping current: ObjectRecord?) async {
-        if let file = old.cacheFile, file != current?.cacheFile { try? FileManager.default.removeItem(at: cache.appendingPathComponent(file)) }
+        if let file = old.cacheFile, file != current?.cacheFile, !LocalCopy.isInline(file) {
+            try? FileManager.default.removeItem(at: cache.appendingPathComponent(file))
+        }
         guard !old.pending, old.root != current?.root, (try? await index.references(root: old.root)) == false,
               let root = try? CID(old.root) else { return }
         do {
@@ -182,46 +224,6 @@ public final class StorachaBuckets: S3Backend {
         } catch {
             logger.warning("could not remove the upload \(old.root) of a deleted object: \(error)")
         }
-    }
-
-    /// Writes a body to `url` in 1 MiB pieces on the blocking-I/O pool and fsyncs it; returns its size.
-    static func receive(_ body: S3UploadBody, into url: URL) async throws -> UInt64 {
-        try await write(body, into: url, md5: false).size
-    }
-
-    /// Writes a byte stream to `url` and fsyncs it; returns its size and MD5.
-    static func receive(_ bytes: S3ByteStream, into url: URL) async throws -> (size: UInt64, md5: [UInt8]) {
-        let (size, md5) = try await write(bytes, into: url, md5: true)
-        return (size, md5 ?? [])
-    }
-
-    static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: URL, md5 hashing: Bool) async throws -> (size: UInt64, md5: [UInt8]?)
-        where Bytes.Element == [UInt8] {
-        let handle = try await BlockingIO.run { () throws -> FileHandle in
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw S3Error("InternalError",
-                status: 500, "cannot write \(url.path)") }
-            return try FileHandle(forWritingTo: url)
-        }
-        defer { try? handle.close() }
-        var md5 = hashing ? Insecure.MD5() : nil
-        var pending = Data()
-        var size: UInt64 = 0
-        for try await chunk in bytes {
-            pending.append(contentsOf: chunk)
-            md5?.update(data: chunk)
-            size += UInt64(chunk.count)
-            if pending.count >= 1 << 20 {
-                let piece = pending
-                pending = Data()
-                try await BlockingIO.run { try handle.write(contentsOf: piece) }
-            }
-        }
-        let rest = pending
-        try await BlockingIO.run {
-            if !rest.isEmpty { try handle.write(contentsOf: rest) }
-            try handle.synchronize()
-        }
-        return (size, md5.map { Array($0.finalize()) })
     }
 }
 

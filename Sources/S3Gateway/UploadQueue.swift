@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Multiformats
+import S3Protocol
 import StorachaClient
 import SystemIO
 import UnixFS
@@ -9,7 +10,20 @@ import UnixFS
 /// once its local copy is fsynced and its index row (marked pending) committed; this queue then uploads it,
 /// `concurrency` at a time, and records the upload. Pending rows survive a crash: ``resume()`` picks them up
 /// at start. An object overwritten or deleted while its upload ran has that upload removed again.
+///
+/// Uploads cost CPU (packing, signing, receipts) on the cores that also serve the client, so while objects
+/// keep arriving they wait, as a write-back buffer bounded by ``Buffering``: they start once no object has
+/// arrived for `quiet`, or once the buffer holds `objects` objects or `bytes` bytes, or its oldest object
+/// has waited `longest`.
 actor UploadQueue {
+    /// When waiting objects stop waiting for a quiet moment.
+    struct Buffering: Sendable {
+        var quiet: Duration = .milliseconds(500)
+        var objects = 10_000
+        var bytes: UInt64 = 256 << 20
+        var longest: Duration = .seconds(30)
+    }
+
     struct Item: Sendable, Hashable {
         let bucket: String
         let key: String
@@ -22,16 +36,21 @@ actor UploadQueue {
     let cache: URL
     let logger: Logger
     let concurrency: Int
-    private var waiting: [Item] = []
+    let buffering: Buffering
+    private var waiting: [(item: Item, since: ContinuousClock.Instant)] = []
+    private var waitingBytes: UInt64 = 0
+    private var lastArrival: ContinuousClock.Instant?
+    private var wakeScheduled = false
     private var running = 0
     private var idle: [CheckedContinuation<Void, Never>] = []
 
-    init(session: SpaceSession, index: ObjectIndex, cache: URL, logger: Logger, concurrency: Int = 4) {
+    init(session: SpaceSession, index: ObjectIndex, cache: URL, logger: Logger, concurrency: Int = 4, buffering: Buffering = Buffering()) {
         self.session = session
         self.index = index
         self.cache = cache
         self.logger = logger
         self.concurrency = max(1, concurrency)
+        self.buffering = buffering
     }
 
     /// Queues every object the index holds as pending (after a restart).
@@ -43,9 +62,12 @@ actor UploadQueue {
         }
     }
 
-    /// Queues one acknowledged object.
-    func add(_ item: Item) {
-        waiting.append(item)
+    /// Queues one acknowledged object; `arriving` when a client just sent it (its upload may wait for a quiet moment).
+    func add(_ item: Item, arriving: Bool = false) {
+        let now = ContinuousClock.now
+        if arriving { lastArrival = now }
+        waiting.append((item, now))
+        waitingBytes += item.size
         pump()
     }
 
@@ -58,9 +80,29 @@ actor UploadQueue {
     /// Objects queued or uploading.
     var backlog: Int { waiting.count + running }
 
+    /// How much longer waiting objects should wait for a quiet moment, or nil to start now.
+    private func delay() -> Duration? {
+        guard let last = lastArrival, let oldest = waiting.first?.since,
+              waiting.count < buffering.objects, waitingBytes < buffering.bytes else { return nil }
+        let now = ContinuousClock.now
+        let left = min(buffering.quiet - (now - last), buffering.longest - (now - oldest))
+        return left > .zero ? left : nil
+    }
+
     private func pump() {
         while running < concurrency, !waiting.isEmpty {
-            let item = waiting.removeFirst()
+            if let wait = delay() {
+                if !wakeScheduled {
+                    wakeScheduled = true
+                    Task {
+                        try? await Task.sleep(for: wait)
+                        self.wake()
+                    }
+                }
+                return
+            }
+            let item = waiting.removeFirst().item
+            waitingBytes -= min(waitingBytes, item.size)
             running += 1
             Task { await self.finish(item, retry: await self.upload(item)) }
         }
@@ -68,6 +110,11 @@ actor UploadQueue {
             for c in idle { c.resume() }
             idle.removeAll()
         }
+    }
+
+    private func wake() {
+        wakeScheduled = false
+        pump()
     }
 
     private func finish(_ item: Item, retry: Bool) {
@@ -86,8 +133,16 @@ actor UploadQueue {
     private func upload(_ item: Item) async -> Bool {
         do {
             guard try await index.isPending(item.bucket, key: item.key, cacheFile: item.cacheFile) else { return false }
-            let url = cache.appendingPathComponent(item.cacheFile)
-            let content = try await BlockingIO.run { try LocalCopy.content(url) }
+            let content: ImportFile.Content
+            if LocalCopy.isInline(item.cacheFile) {
+                guard let body = try await index.body(item.cacheFile) else {
+                    throw S3Error("InternalError", status: 500, "the local copy of \(item.key) is missing")
+                }
+                content = .data(body)
+            } else {
+                let url = cache.appendingPathComponent(item.cacheFile)
+                content = try await BlockingIO.run { try LocalCopy.content(url) }
+            }
             let file = ImportFile(name: String(item.key.split(separator: "/").last ?? "object"), size: item.size, content: content)
             let result = try await session.upload([file], options: PackOptions(wrap: false))
             let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))

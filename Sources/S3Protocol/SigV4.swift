@@ -45,6 +45,9 @@ public struct SigV4: Sendable {
     /// How far the request's time may be from the server's (S3: 15 minutes).
     public var allowedSkew: TimeInterval = 15 * 60
 
+    /// Signing keys derived lately (they change once a day per access key and region).
+    private let keys = SigningKeys()
+
     /// A verifier that looks secrets up with `secret`.
     public init(secret: @escaping @Sendable (String) -> String?) { self.secret = secret }
 
@@ -70,7 +73,7 @@ public struct SigV4: Sendable {
         }
         var fields: [String: String] = [:]
         for part in authorization.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
-            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            let kv = SigV4.trimmed(part).split(separator: "=", maxSplits: 1)
             if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
         }
         guard let credential = fields["Credential"], let signedList = fields["SignedHeaders"], let signature = fields["Signature"] else {
@@ -156,10 +159,12 @@ public struct SigV4: Sendable {
 
     func signingKey(_ scope: Scope) throws(S3Error) -> [UInt8] {
         guard let secret = secret(scope.accessKey) else { throw S3Error.invalidAccessKeyId(scope.accessKey) }
-        var key = SigV4.hmac(Array(("AWS4" + secret).utf8), Array(scope.date.utf8))
-        key = SigV4.hmac(key, Array(scope.region.utf8))
-        key = SigV4.hmac(key, Array("s3".utf8))
-        return SigV4.hmac(key, Array("aws4_request".utf8))
+        return keys.key(secret: secret, date: scope.date, region: scope.region) {
+            var key = SigV4.hmac(Array(("AWS4" + secret).utf8), Array(scope.date.utf8))
+            key = SigV4.hmac(key, Array(scope.region.utf8))
+            key = SigV4.hmac(key, Array("s3".utf8))
+            return SigV4.hmac(key, Array("aws4_request".utf8))
+        }
     }
 
     /// The canonical request of SigV4 (method, URI, query, headers, signed header list, payload hash).
@@ -190,18 +195,31 @@ public struct SigV4: Sendable {
 
     /// A header value trimmed, with runs of spaces collapsed to one.
     static func canonicalValue(_ value: String) -> String {
-        var out = ""
+        let bytes = trimmed(Substring(value)).utf8
+        guard bytes.contains(UInt8(ascii: " ")) else { return String(trimmed(Substring(value))) }
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
         var lastWasSpace = false
-        for c in value.trimmingCharacters(in: .whitespaces) {
-            if c == " " {
-                if !lastWasSpace { out.append(c) }
+        for b in bytes {
+            if b == UInt8(ascii: " ") {
+                if !lastWasSpace { out.append(b) }
                 lastWasSpace = true
             } else {
-                out.append(c)
+                out.append(b)
                 lastWasSpace = false
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `text` without leading and trailing spaces and tabs.
+    static func trimmed(_ text: Substring) -> Substring {
+        let bytes = text.utf8
+        func isSpace(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") }
+        var (start, end) = (bytes.startIndex, bytes.endIndex)
+        while start < end, isSpace(bytes[start]) { start = bytes.index(after: start) }
+        while end > start, isSpace(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        return Substring(bytes[start..<end])
     }
 
     static func signature(key: [UInt8], amzDate: String, scope: String, canonical: String) -> String {
@@ -263,5 +281,22 @@ public struct SigV4: Sendable {
             out.append(digits[Int(b & 0xf)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// A few signing keys, by secret, date and region, so that a client's requests do not derive the same key again.
+final class SigningKeys: @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: [String: [UInt8]] = [:]
+
+    func key(secret: String, date: String, region: String, derive: () -> [UInt8]) -> [UInt8] {
+        let name = "\(date)/\(region)/\(secret)"
+        if let key = lock.withLock({ keys[name] }) { return key }
+        let key = derive()
+        lock.withLock {
+            if keys.count >= 64 { keys.removeAll() }
+            keys[name] = key
+        }
+        return key
     }
 }

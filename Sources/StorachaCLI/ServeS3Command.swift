@@ -42,7 +42,7 @@ struct ServeS3Command: AsyncParsableCommand {
     @Option(help: "With --local: the local service's data directory ($STORACHA_LOCAL_DATA).")
     var localData: String?
 
-    @Flag(help: "Print {\"url\",\"accessKey\",\"secretKey\",\"space\"} as one JSON line once listening.")
+    @Flag(help: "Print {\"url\",\"accessKey\",\"secretKey\",\"space\",\"data\"} as one JSON line once listening.")
     var json = false
 
     func validate() throws {
@@ -84,7 +84,8 @@ struct ServeS3Command: AsyncParsableCommand {
                                    permissions: 0o600)
             let text = json
                 ? jsonLine(["url": .string(running.url), "accessKey": .string(credentials.accessKey),
-                            "secretKey": .string(credentials.secretKey), "space": .string(spaceDID.string)])
+                            "secretKey": .string(credentials.secretKey), "space": .string(spaceDID.string),
+                            "data": .string(directory.path)])
                 : ServeS3Command.banner(url: running.url, credentials: credentials, space: spaceDID.string, directory: directory)
             // Unbuffered, so that a parent process sees the URL at once.
             FileHandle.standardOutput.write(Data((text + "\n").utf8))

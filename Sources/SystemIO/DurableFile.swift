@@ -27,12 +27,18 @@ public enum DurableFile {
     }
 
     /// Renames the (already fsynced) file at `source` to `destination`, replacing whatever is there,
-    /// then fsyncs the destination directory so that the rename itself is durable.
-    public static func moveIntoPlace(_ source: URL, _ destination: URL) throws {
+    /// then fsyncs the destination directory so that the rename itself is durable (unless `syncDirectory`
+    /// is false: the caller then syncs the directory once for several renames, before relying on them).
+    public static func moveIntoPlace(_ source: URL, _ destination: URL, syncDirectory sync: Bool = true) throws {
         if let reason = Platform.rename(source.path, destination.path) {
             throw DurableFileError(path: destination.path, operation: "rename", reason: reason)
         }
-        try syncDirectory(destination.deletingLastPathComponent())
+        if sync { try syncDirectory(destination.deletingLastPathComponent()) }
+    }
+
+    /// Creates the new file `url` (it must not exist yet) for writing, with `permissions` from creation on.
+    public static func create(_ url: URL, permissions: UInt16 = 0o600) throws -> FileHandle {
+        try Platform.createExclusive(url.path, permissions: permissions)
     }
 
     /// Flushes a directory's entries (new, renamed or removed files) to disk.

@@ -28,6 +28,21 @@ public enum Platform {
         #endif
     }
 
+    /// Creates `path`, which must not exist, for writing with `permissions`, in one system call.
+    static func createExclusive(_ path: String, permissions: UInt16) throws -> FileHandle {
+        #if os(Windows)
+        guard !FileManager.default.fileExists(atPath: path),
+              FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: permissions]) else {
+            throw DurableFileError(path: path, operation: "create")
+        }
+        return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        #else
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(permissions))
+        guard fd >= 0 else { throw DurableFileError(path: path, operation: "create", reason: String(cString: strerror(errno))) }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        #endif
+    }
+
     /// fsyncs a directory so that entries created, renamed or removed in it are durable.
     static func syncDirectory(_ path: String) -> String? {
         #if os(Windows)

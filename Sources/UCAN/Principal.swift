@@ -29,6 +29,8 @@ public struct Ed25519Signer: Signer, Hashable {
     /// `did:key:z6Mk…`.
     public let did: DID
     public var signatureAlgorithm: String { "EdDSA" }
+    /// The expanded key, kept so that signing does not derive it from the seed again each time.
+    private let key: SigningKey
 
     /// Multicodec of an Ed25519 private key (0x1300).
     public static let privateKeyCode: UInt64 = 0x1300
@@ -42,6 +44,7 @@ public struct Ed25519Signer: Signer, Hashable {
     }
 
     init(key: Curve25519.Signing.PrivateKey) {
+        self.key = SigningKey(key: key)
         self.seed = Array(key.rawRepresentation)
         self.publicKey = Array(key.publicKey.rawRepresentation)
         self.did = Ed25519Verifier.did(publicKey: publicKey)
@@ -81,8 +84,7 @@ public struct Ed25519Signer: Signer, Hashable {
 
     public func sign(_ payload: [UInt8]) throws(UCANError) -> UCANSignature {
         do {
-            let key = try Curve25519.Signing.PrivateKey(rawRepresentation: seed)
-            let raw = Array(try key.signature(for: payload))
+            let raw = Array(try key.key.signature(for: payload))
             return try UCANSignature(code: UCANSignature.edDSA, raw: raw)
         } catch let e as UCANError {
             throw e
@@ -93,6 +95,17 @@ public struct Ed25519Signer: Signer, Hashable {
 
     /// This key signing as another DID (a `did:web` service identity).
     public func withDID(_ did: DID) -> DIDSigner { DIDSigner(did: did, key: self) }
+
+    public static func == (a: Ed25519Signer, b: Ed25519Signer) -> Bool { a.seed == b.seed && a.did == b.did }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(seed) }
+}
+
+/// A private key that is never changed once made, so that sharing it between tasks is safe (swift-crypto does
+/// not mark it `Sendable` on Linux).
+private final class SigningKey: @unchecked Sendable {
+    let key: Curve25519.Signing.PrivateKey
+    init(key: Curve25519.Signing.PrivateKey) { self.key = key }
 }
 
 /// An Ed25519 key that signs under another DID (for example `did:web:up.storacha.network`).

@@ -186,7 +186,8 @@ let rclones: [URL] = {
         defer { try? FileManager.default.removeItem(at: home) }
         let src = home.appendingPathComponent("src")
         try FileManager.default.createDirectory(at: src, withIntermediateDirectories: true)
-        for i in 0..<40 { try lcg(150_000 + i, seed: UInt32(i)).write(to: src.appendingPathComponent("file-\(i).bin")) }
+        // Every other file is small enough to be kept in the gateway's index rather than in a file of its own.
+        for i in 0..<40 { try lcg((i % 2 == 0 ? 150_000 : 20_000) + i, seed: UInt32(i)).write(to: src.appendingPathComponent("file-\(i).bin")) }
         let config = home.appendingPathComponent("rclone.conf")
         func configure(_ gateway: GatewayProcess) throws {
             try Data(gateway.remote("st").utf8).write(to: config)
@@ -198,10 +199,12 @@ let rclones: [URL] = {
         let first = try await GatewayProcess.start(home: home)
         try configure(first)
         #expect(try await rc(["mkdir", "st:crash"]).status == 0)
-        // The copy runs in the background; the gateway dies once some objects are stored.
+        // The copy runs in the background, slowed down so that it is still going when the gateway dies once some
+        // objects are stored.
         let copy = Process()
         copy.executableURL = rclone
-        copy.arguments = ["--config", config.path, "copy", src.path, "st:crash", "--transfers", "4", "--retries", "1", "--low-level-retries", "1"]
+        copy.arguments = ["--config", config.path, "copy", src.path, "st:crash", "--transfers", "4", "--retries", "1", "--low-level-retries", "1",
+                          "--bwlimit", "1M"]
         var copyEnv = ProcessInfo.processInfo.environment
         copyEnv["AWS_CA_BUNDLE"] = nil
         copyEnv["HOME"] = home.path
@@ -215,6 +218,8 @@ let rclones: [URL] = {
             try await Task.sleep(for: .milliseconds(50))
         }
         first.stop()
+        // The interrupted rclone would go on retrying for a while: it is stopped too, and run again below.
+        copy.terminate()
         _ = try await offPool { copy.waitUntilExit() }
         #expect(stored >= 8 && stored < 40, "the kill came midway (\(stored) of 40 stored)")
 

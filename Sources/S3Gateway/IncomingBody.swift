@@ -1,0 +1,66 @@
+import Crypto
+import Foundation
+import S3Protocol
+import SystemIO
+
+/// A request body as received: small ones kept in memory (they go into the index with their row, one
+/// transaction for both), larger ones written to a file and fsynced.
+enum IncomingBody: Sendable {
+    /// A body of at most ``IncomingBody/inlineLimit`` bytes.
+    case inline(Data)
+    /// A body in this fsynced file (or, for a multipart object, a directory of fsynced parts).
+    case file(URL)
+
+    /// Bodies up to this size are kept in the index rather than in files of their own: an object of a few
+    /// kilobytes then costs no file creation, and concurrent ones share one fsync.
+    static let inlineLimit = 64 << 10
+
+    /// Receives `body`: in memory when it ends within `inlineLimit` bytes (and `inline` allows), else into the new
+    /// file `url`, fsynced. Returns what it became and its size.
+    static func receive(_ body: S3UploadBody, into url: URL, inline: Bool) async throws -> (body: IncomingBody, size: UInt64) {
+        let received = try await write(body, into: url, md5: false, inlineLimit: inline ? inlineLimit : nil)
+        return (received.inline.map(IncomingBody.inline) ?? .file(url), received.size)
+    }
+
+    /// Receives a byte stream into the new file `url`, fsynced; returns its size and MD5.
+    static func receive(_ bytes: S3ByteStream, into url: URL) async throws -> (size: UInt64, md5: [UInt8]) {
+        let received = try await write(bytes, into: url, md5: true, inlineLimit: nil)
+        return (received.size, received.md5 ?? [])
+    }
+
+    /// Writes `bytes` to `url` in 1 MiB pieces on the blocking-I/O pool and fsyncs it, unless the whole stream
+    /// fits in `inlineLimit` bytes (when given): then no file is made and the bytes are returned.
+    static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: URL, md5 hashing: Bool,
+                                            inlineLimit: Int?) async throws -> (size: UInt64, md5: [UInt8]?, inline: Data?)
+        where Bytes.Element == [UInt8] {
+        let file = Locked<FileHandle?>(nil)
+        defer { try? file.value?.close() }
+        // Created on the first full piece, so that a small body costs one trip to the blocking pool in all.
+        @Sendable func append(_ piece: Data) throws {
+            let handle = try file.value ?? DurableFile.create(url, permissions: 0o600)
+            file.value = handle
+            if !piece.isEmpty { try handle.write(contentsOf: piece) }
+        }
+        var md5 = hashing ? Insecure.MD5() : nil
+        var pending = Data()
+        var size: UInt64 = 0
+        for try await chunk in bytes {
+            pending.append(contentsOf: chunk)
+            md5?.update(data: chunk)
+            size += UInt64(chunk.count)
+            if pending.count >= 1 << 20 {
+                let piece = pending
+                pending = Data()
+                try await BlockingIO.run { try append(piece) }
+            }
+        }
+        let digest = md5.map { Array($0.finalize()) }
+        if file.value == nil, let inlineLimit, size <= UInt64(inlineLimit) { return (size, digest, pending) }
+        let rest = pending
+        try await BlockingIO.run {
+            try append(rest)
+            try file.value?.synchronize()
+        }
+        return (size, digest, nil)
+    }
+}
