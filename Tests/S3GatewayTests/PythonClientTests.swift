@@ -142,6 +142,61 @@ let pythonClients: Bool = {
     got = code(lambda: s3.put_object(Bucket="cli", Key="meta", Body=b"x", Metadata={"big": "v" * 3000}))
     assert got == "MetadataTooLarge", got
     assert "intruder" not in [o["Key"] for o in s3.list_objects_v2(Bucket="cli").get("Contents", [])]
+
+    # Over raw HTTP, signed by botocore: an aws-chunked body is stored when its chunk signatures are right and
+    # refused when one is wrong; malformed XML in DeleteObjects and CompleteMultipartUpload is refused.
+    import hmac, urllib.parse
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    secret = os.environ["AWS_SECRET_ACCESS_KEY"]
+    def raw(method, path, body, headers, chunks=None, forge=False):
+        if chunks is None:
+            headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+        req = AWSRequest(method=method, url=endpoint + path, data=body, headers=headers)
+        SigV4Auth(Credentials(os.environ["AWS_ACCESS_KEY_ID"], secret), "s3", "us-east-1").add_auth(req)
+        if chunks is not None:
+            amz_date, auth = req.headers["X-Amz-Date"], req.headers["Authorization"]
+            scope = auth.split("Credential=")[1].split(",")[0].split("/", 1)[1]
+            key = ("AWS4" + secret).encode()
+            for part in scope.split("/"):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            previous, body = auth.split("Signature=")[1], b""
+            for chunk in chunks + [b""]:
+                text = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, hashlib.sha256(b"").hexdigest(),
+                                  hashlib.sha256(chunk).hexdigest()])
+                previous = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+                signature = ("0" * 64) if forge and chunk else previous
+                body += b"%x;chunk-signature=%s\r\n%s\r\n" % (len(chunk), signature.encode(), chunk)
+            req.headers["Content-Length"] = str(len(body))
+        out = urllib.request.Request(req.url, data=body, method=method, headers=dict(req.headers.items()))
+        try:
+            with urllib.request.urlopen(out) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+    streaming = {"X-Amz-Content-SHA256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "Content-Encoding": "aws-chunked",
+                 "X-Amz-Decoded-Content-Length": "11"}
+    status, text = raw("PUT", "/cli/chunked.txt", b"", dict(streaming), chunks=[b"hello ", b"world"])
+    assert status == 200, (status, text)
+    assert s3.get_object(Bucket="cli", Key="chunked.txt")["Body"].read() == b"hello world"
+    status, text = raw("PUT", "/cli/forged.txt", b"", dict(streaming), chunks=[b"hello ", b"world"], forge=True)
+    assert status == 403 and "SignatureDoesNotMatch" in text, (status, text)
+    assert code(lambda: s3.head_object(Bucket="cli", Key="forged.txt")) == "404"
+    before = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="cli").get("Contents", []))
+    junk = b"<Delete><Object><Key>odd/" + keys[0].encode()
+    status, text = raw("POST", "/cli?delete", junk, {"Content-Length": str(len(junk)), "Content-MD5":
+                       __import__("base64").b64encode(hashlib.md5(junk).digest()).decode()})
+    assert status == 400 and "MalformedXML" in text, (status, text)
+    pending = s3.create_multipart_upload(Bucket="cli", Key="malformed.bin")["UploadId"]
+    s3.upload_part(Bucket="cli", Key="malformed.bin", UploadId=pending, PartNumber=1, Body=b"part")
+    junk = b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"
+    status, text = raw("POST", "/cli/malformed.bin?uploadId=" + urllib.parse.quote(pending, safe=""), junk,
+                       {"Content-Length": str(len(junk))})
+    assert status == 400 and "MalformedXML" in text, (status, text)
+    assert code(lambda: s3.head_object(Bucket="cli", Key="malformed.bin")) == "404"
+    assert [p["PartNumber"] for p in s3.list_parts(Bucket="cli", Key="malformed.bin", UploadId=pending)["Parts"]] == [1]
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket="cli").get("Contents", [])) == before
     print("all good")
     """#
 }

@@ -98,7 +98,27 @@ let rclones: [URL] = {
         let gateway = try await GatewayProcess.start(home: home)
         defer { gateway.stop() }
         let config = home.appendingPathComponent("rclone.conf")
-        try Data((gateway.remote("st") + gateway.remote("wrong", secret: "not-the-secret")).utf8).write(to: config)
+        let storachaEnv: [String: String?] = ["HOME": home.path, "XDG_DATA_HOME": nil, "XDG_CONFIG_HOME": nil, "RCLONE_CONFIG": nil]
+        func storacha(_ args: [String]) async throws -> StorachaBinary.Result {
+            let r = try await StorachaBinary.run(args, in: home, environment: storachaEnv)
+            #expect(r.status == 0, "storacha \(args): \(r.stderr)")
+            return r
+        }
+        func usage() async throws -> Int? {
+            let lines = try await storacha(["usage", "report", "--network", "local", "--json"]).stdout.split(separator: "\n")
+            let sizes = lines.compactMap { line in
+                ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["size"] as? [String: Any]
+            }
+            return sizes.isEmpty ? nil : sizes.compactMap { $0["final"] as? Int }.reduce(0, +)
+        }
+        let usageBefore = try await usage()
+        // `storacha rclone config` adds the remote beside one already there (here, one with a wrong secret).
+        try Data(gateway.remote("wrong", secret: "not-the-secret").utf8).write(to: config)
+        let configured = try await storacha(["rclone", "config", "st", "--local", "--config-file", config.path]).stdout
+        #expect(configured.contains("rclone remote st → \(gateway.url)"), "\(configured)")
+        let configText = try String(contentsOf: config, encoding: .utf8)
+        #expect(configText.contains("[wrong]") && configText.contains("[st]") && configText.contains("endpoint = \(gateway.url)"))
+        #expect(configText.contains("secret_access_key = \(gateway.secretKey)"), "\(configText)")
         func rc(_ args: [String]) async throws -> StorachaBinary.Result {
             try await StorachaBinary.run(executable: rclone, ["--config", config.path] + args, in: home,
                                          environment: ["AWS_CA_BUNDLE": nil, "HOME": home.path])
@@ -163,7 +183,10 @@ let rclones: [URL] = {
         // Its first request is a HEAD, whose 403 has no body to carry the code.
         #expect(refused.stderr.contains("SignatureDoesNotMatch") || refused.stderr.contains("Forbidden"), "\(refused.stderr)")
         #expect(!(try await ok(["lsf", "st:photos"])).contains("intruder"))
-        // purge, then rmdir of an empty bucket; the space holds no upload any more.
+        // rmdir removes an empty bucket; purge removes a full one; the space holds no upload any more.
+        _ = try await ok(["mkdir", "st:scratch"])
+        #expect(try await ok(["lsd", "st:"]).contains("scratch"))
+        _ = try await ok(["rmdir", "st:scratch"])
         _ = try await ok(["purge", "st:photos"])
         #expect(try await ok(["lsd", "st:"]).isEmpty)
         // Uploads go up behind the acknowledgements; once the queue has drained none is left.
@@ -175,6 +198,9 @@ let rclones: [URL] = {
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(uploads.contains("No uploads"), "\(uploads)")
+        // Their shards went with them: the space's usage is what it was before the first copy.
+        let usageAfter = try await usage()
+        #expect(usageBefore != nil && usageAfter == usageBefore, "usage before \(String(describing: usageBefore)), after \(String(describing: usageAfter))")
     }
 
     /// `kill -9` of the gateway in the middle of an `rclone copy`, a restart on the same data, the same copy
