@@ -200,7 +200,8 @@ let rclones: [URL] = {
         #expect(uploads.contains("No uploads"), "\(uploads)")
         // Their shards went with them: the space's usage is what it was before the first copy.
         let usageAfter = try await usage()
-        #expect(usageBefore != nil && usageAfter == usageBefore, "usage before \(String(describing: usageBefore)), after \(String(describing: usageAfter))")
+        #expect(usageBefore != nil && usageAfter == usageBefore,
+                "usage before \(String(describing: usageBefore)), after \(String(describing: usageAfter))")
     }
 
     /// `kill -9` of the gateway in the middle of an `rclone copy`, a restart on the same data, the same copy
