@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import S3Gateway
+import SystemIO
 import Testing
 import TestSupport
 
@@ -10,6 +12,7 @@ final class GatewayProcess: @unchecked Sendable {
     let url: String
     let accessKey: String
     let secretKey: String
+    let data: URL
 
     static func start(home: URL, arguments: [String] = []) async throws -> GatewayProcess {
         try await offPool { try GatewayProcess(home: home, arguments: arguments) }
@@ -36,6 +39,12 @@ final class GatewayProcess: @unchecked Sendable {
         url = value["url"] ?? ""
         accessKey = value["accessKey"] ?? ""
         secretKey = value["secretKey"] ?? ""
+        data = URL(fileURLWithPath: value["data"] ?? "")
+    }
+
+    /// Waits until every object the gateway acknowledged is on Storacha.
+    func drained() async throws {
+        while try StorachaBuckets.pendingUploads(directory: data) > 0 { try await Task.sleep(for: .milliseconds(100)) }
     }
 
     /// An rclone remote for this gateway (signing with `secret`, by default its own).
@@ -202,6 +211,34 @@ let rclones: [URL] = {
         let usageAfter = try await usage()
         #expect(usageBefore != nil && usageAfter == usageBefore,
                 "usage before \(String(describing: usageBefore)), after \(String(describing: usageAfter))")
+    }
+
+    /// The gateway's peak RSS while rclone copies a 1 GiB file to it and while it uploads that file to Storacha
+    /// stays under 256 MiB. Opt-in (STORACHA_SLOW_TESTS=1): it writes about 3 GiB to the temporary directory.
+    @Test(.enabled(if: !rclones.isEmpty && ProcessInfo.processInfo.environment["STORACHA_SLOW_TESTS"] == "1"))
+    func oneGiBThroughTheGatewayStaysUnder256MiB() async throws {
+        let rclone = try #require(rclones.last)
+        let home = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let file = home.appendingPathComponent("src/big.bin")
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let md5 = try RcloneTests.writeLarge(file, size: 1 << 30)
+        let gateway = try await GatewayProcess.start(home: home)
+        defer { gateway.stop() }
+        let config = home.appendingPathComponent("rclone.conf")
+        try Data(gateway.remote("st").utf8).write(to: config)
+        func rc(_ args: [String]) async throws -> StorachaBinary.Result {
+            try await StorachaBinary.run(executable: rclone, ["--config", config.path] + args, in: home,
+                                         environment: ["AWS_CA_BUNDLE": nil, "HOME": home.path])
+        }
+        #expect(try await rc(["mkdir", "st:big"]).status == 0)
+        let copied = try await rc(["copy", file.deletingLastPathComponent().path, "st:big"])
+        #expect(copied.status == 0, "\(copied.stderr)")
+        try await gateway.drained()
+        let peak = try #require(Platform.peakResidentMemory(ofProcess: gateway.process.processIdentifier))
+        print("gateway peak RSS \(peak >> 20) MiB while rclone copied 1 GiB and the gateway uploaded it")
+        #expect(peak < 256 << 20, "gateway peak RSS \(peak >> 20) MiB")
+        #expect(try await rc(["md5sum", "st:big"]).stdout == "\(md5)  big.bin\n")
     }
 
     /// `kill -9` of the gateway in the middle of an `rclone copy`, a restart on the same data, the same copy
