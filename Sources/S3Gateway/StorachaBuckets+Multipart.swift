@@ -53,7 +53,7 @@ extension StorachaBuckets {
         let temp = incoming.appendingPathComponent(UUID().uuidString)
         do {
             let (size, md5) = try await receive(temp)
-            let etag = SigV4Hex.hex(md5)
+            let etag = SigV4.hex(md5)
             let target = partFile(upload, part)
             try await BlockingIO.run { try DurableFile.moveIntoPlace(temp, target) }
             try await index.putPart(upload, S3PartInfo(part: part, etag: etag, size: size, lastModified: Date()))

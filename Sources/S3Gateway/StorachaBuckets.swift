@@ -127,7 +127,7 @@ public final class StorachaBuckets: S3Backend {
         do {
             let (received, size) = try await IncomingBody.receive(body, into: temp, inline: true)
             guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
-            return try await store(received, size: size, bucket: bucket, key: key, etag: SigV4Hex.hex(md5), contentType: contentType,
+            return try await store(received, size: size, bucket: bucket, key: key, etag: SigV4.hex(md5), contentType: contentType,
                                    metadata: metadata)
         } catch {
             try? FileManager.default.removeItem(at: temp)
@@ -225,9 +225,4 @@ public final class StorachaBuckets: S3Backend {
             logger.warning("could not remove the upload \(old.root) of a deleted object: \(error)")
         }
     }
-}
-
-/// Lower-case hex.
-enum SigV4Hex {
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 }

@@ -148,7 +148,7 @@ extension S3Backend {
     public static func multipartETag(_ partETags: [String]) -> String {
         var md5 = Insecure.MD5()
         for tag in partETags { md5.update(data: hexBytes(tag)) }
-        return md5.finalize().map { String(format: "%02x", $0) }.joined() + "-\(partETags.count)"
+        return SigV4.hex(Array(md5.finalize())) + "-\(partETags.count)"
     }
 
     static func hexBytes(_ hex: String) -> [UInt8] {

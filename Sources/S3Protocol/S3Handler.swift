@@ -14,7 +14,7 @@ public struct S3Handler: Sendable {
 
     /// The response to `head` with its body `body`.
     public func handle(_ head: S3RequestHead, body: S3ByteStream, now: Date = Date()) async -> S3Response {
-        let requestID = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).uppercased()
+        let requestID = S3Handler.requestID()
         do {
             let verified = try signer.verify(head, now: now)
             let operation = try S3Operation(head)
@@ -26,6 +26,12 @@ public struct S3Handler: Sendable {
             let body: S3Response.Body = head.method == "HEAD" ? .empty : .bytes(S3XML.error(s3, resource: head.rawPath, requestID: String(requestID)))
             return S3Response(status: s3.status, headers: [("Content-Type", "application/xml"), ("x-amz-request-id", String(requestID))], body: body)
         }
+    }
+
+    /// 16 random upper-case hex digits, as S3's request IDs.
+    static func requestID() -> String {
+        let hex = String(UInt64.random(in: .min ... .max), radix: 16, uppercase: true)
+        return String(repeating: "0", count: 16 - hex.utf8.count) + hex
     }
 
     func run(_ operation: S3Operation, head: S3RequestHead, body: S3ByteStream, verified: VerifiedRequest) async throws -> S3Response {

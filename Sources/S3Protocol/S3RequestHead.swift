@@ -23,8 +23,11 @@ public struct S3RequestHead: Sendable {
     /// The value of header `name` (several fields joined with `,`, as HTTP allows), or nil.
     public func header(_ name: String) -> String? {
         let key = name.lowercased()
-        let values = headers.filter { $0.name == key }.map(\.value)
-        return values.isEmpty ? nil : values.joined(separator: ",")
+        var found: String?
+        for field in headers where field.name == key {
+            found = found.map { $0 + "," + field.value } ?? field.value
+        }
+        return found
     }
 
     /// The query parameters, percent-decoded, in the order sent (`?uploads` gives `("uploads", "")`);

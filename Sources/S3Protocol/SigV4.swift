@@ -71,12 +71,19 @@ public struct SigV4: Sendable {
         guard authorization.hasPrefix(SigV4.algorithm + " ") else {
             throw S3Error.authorizationHeaderMalformed("only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported: configure the client for s3v4")
         }
-        var fields: [String: String] = [:]
-        for part in authorization.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
-            let kv = SigV4.trimmed(part).split(separator: "=", maxSplits: 1)
-            if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
+        var (credential, signedList, signature): (String?, String?, String?)
+        for part in SigV4.fields(Substring(authorization.utf8.dropFirst(SigV4.algorithm.utf8.count + 1)), UInt8(ascii: ",")) {
+            let field = SigV4.trimmed(part)
+            guard let equals = field.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let (name, value) = (field[..<equals], String(field[field.utf8.index(after: equals)...]))
+            switch name {
+            case "Credential": credential = value
+            case "SignedHeaders": signedList = value
+            case "Signature": signature = value
+            default: break
+            }
         }
-        guard let credential = fields["Credential"], let signedList = fields["SignedHeaders"], let signature = fields["Signature"] else {
+        guard let credential, let signedList, let signature else {
             throw S3Error.authorizationHeaderMalformed("the Authorization header needs Credential, SignedHeaders and Signature")
         }
         guard let amzDate = head.header("x-amz-date") else {
@@ -88,7 +95,7 @@ public struct SigV4: Sendable {
         let scope = try Scope(credential, amzDate: amzDate, malformed: S3Error.authorizationHeaderMalformed)
         let time = try SigV4.parse(amzDate)
         guard abs(time.timeIntervalSince(now)) <= allowedSkew else { throw S3Error.requestTimeTooSkewed() }
-        let signed = signedList.split(separator: ";").map(String.init)
+        let signed = SigV4.fields(Substring(signedList), UInt8(ascii: ";")).filter { !$0.isEmpty }.map(String.init)
         let key = try signingKey(scope)
         let canonical = try SigV4.canonicalRequest(head, query: query, signedHeaders: signed, payloadHash: payloadHash)
         try SigV4.check(signature, expected: SigV4.signature(key: key, amzDate: amzDate, scope: scope.text, canonical: canonical))
@@ -99,7 +106,7 @@ public struct SigV4: Sendable {
             payload = .signedChunks(ChunkSigner(signingKey: key, amzDate: amzDate, scope: scope.text, seedSignature: signature))
         case "STREAMING-UNSIGNED-PAYLOAD-TRAILER": payload = .unsignedChunks
         default:
-            guard payloadHash.count == 64, payloadHash.allSatisfy(\.isHexDigit) else {
+            guard payloadHash.utf8.count == 64, payloadHash.utf8.allSatisfy({ SigV4.isHexDigit($0) }) else {
                 throw S3Error.invalidRequest("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a streaming mode or a hex SHA-256")
             }
             payload = .sha256(payloadHash.lowercased())
@@ -143,12 +150,12 @@ public struct SigV4: Sendable {
         var text: String { "\(date)/\(region)/s3/aws4_request" }
 
         init(_ credential: String, amzDate: String, malformed: (String) -> S3Error) throws(S3Error) {
-            let parts = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            let parts = SigV4.fields(Substring(credential), UInt8(ascii: "/")).map(String.init)
             guard parts.count == 5, parts[4] == "aws4_request", !parts[0].isEmpty else {
                 throw malformed("the credential must be ACCESS_KEY/DATE/REGION/s3/aws4_request")
             }
             guard parts[3] == "s3" else { throw malformed("the credential's service must be s3, not \(parts[3])") }
-            guard amzDate.hasPrefix(parts[1]), parts[1].count == 8 else {
+            guard amzDate.utf8.starts(with: parts[1].utf8), parts[1].utf8.count == 8 else {
                 throw malformed("the credential's date \(parts[1]) is not that of the request (\(amzDate))")
             }
             accessKey = parts[0]
@@ -175,7 +182,7 @@ public struct SigV4: Sendable {
         }
         // Headers sent but not signed could change what the request does (metadata, copy source, ACLs).
         let signedSet = Set(signedHeaders)
-        if let unsigned = head.headers.first(where: { $0.name.hasPrefix("x-amz-") && !signedSet.contains($0.name) }) {
+        if let unsigned = head.headers.first(where: { $0.name.utf8.starts(with: "x-amz-".utf8) && !signedSet.contains($0.name) }) {
             throw S3Error.accessDenied("There were headers present in the request which were not signed: \(unsigned.name)")
         }
         var lines = [head.method, head.rawPath.isEmpty ? "/" : head.rawPath]
@@ -191,6 +198,15 @@ public struct SigV4: Sendable {
         lines.append(signedHeaders.joined(separator: ";"))
         lines.append(payloadHash)
         return lines.joined(separator: "\n")
+    }
+
+    /// The pieces of `text` between `separator` bytes (empty pieces kept), split on bytes, not characters.
+    static func fields(_ text: Substring, _ separator: UInt8) -> [Substring] {
+        text.utf8.split(separator: separator, omittingEmptySubsequences: false).map { Substring($0) }
+    }
+
+    static func isHexDigit(_ c: UInt8) -> Bool {
+        (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c)
     }
 
     /// A header value trimmed, with runs of spaces collapsed to one.
@@ -272,7 +288,8 @@ public struct SigV4: Sendable {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    /// Lower-case hex of `bytes`.
+    public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
