@@ -13,7 +13,9 @@ struct S3Bench: AsyncParsableCommand {
             `serve s3 --local` on a fresh profile) and to a local directory, in the same run, and reports files/s, MB/s, \
             the ratios, how long after each copy its objects were all on Storacha (the gateway acknowledges a PUT once \
             the object is on its disk and uploads it after), and the gateway's peak RSS. The local figures are the best \
-            of three copies. Needs rclone. Build with `swift build -c release` for meaningful numbers.
+            of three copies. When this rclone has `serve s3` (1.65 and later), the same copies also go to it, serving a \
+            local directory: another S3 server on the same machine, for reference. Needs rclone. Build with \
+            `swift build -c release` for meaningful numbers.
             """)
 
     @Option(help: "Small files.")
@@ -53,18 +55,16 @@ struct S3Bench: AsyncParsableCommand {
             let home = base.appendingPathComponent("home")
             let gateway = try await ChildCommand.startGateway(home: home)
             defer { gateway.process.terminate(); gateway.process.waitUntilExit() }
-            let config = base.appendingPathComponent("rclone.conf")
-            try Data("""
-                [st]
-                type = s3
-                provider = Other
-                access_key_id = \(gateway.accessKey)
-                secret_access_key = \(gateway.secretKey)
-                endpoint = \(gateway.url)
-
-                """.utf8).write(to: config)
             var env = ProcessInfo.processInfo.environment
             env["AWS_CA_BUNDLE"] = nil
+            // rclone's own S3 server over a local directory, when this rclone has one: the same protocol without Storacha.
+            let reference = try await RcloneS3Server.start(rclone: rclone, directory: base.appendingPathComponent("rclone-s3"),
+                                                           environment: env)
+            defer { reference?.process.terminate() }
+            let config = base.appendingPathComponent("rclone.conf")
+            try Data((RcloneS3Server.remote("st", url: gateway.url, accessKey: gateway.accessKey, secretKey: gateway.secretKey)
+                      + (reference.map { RcloneS3Server.remote("ref", url: $0.url, accessKey: $0.accessKey, secretKey: $0.secretKey) } ?? ""))
+                .utf8).write(to: config)
             func copy(_ from: URL, _ to: String) async throws -> Double {
                 try await UpBench.timed {
                     _ = try await ChildCommand.run(["--config", config.path, "copy", from.path, to], environment: env, executable: rclone)
@@ -96,6 +96,10 @@ struct S3Bench: AsyncParsableCommand {
             let largeLocal = try await copyLocally(large, "local-large")
             let largeGateway = try await copy(large, "st:large")
             let largeDrain = try await drain()
+            var referenceSeconds: (small: Double, large: Double)?
+            if reference != nil {
+                referenceSeconds = (try await copy(small, "ref:small"), try await copy(large, "ref:large"))
+            }
             let peak = Platform.peakResidentMemory(ofProcess: gateway.process.processIdentifier).map { Double($0) / 1_048_576 } ?? 0
             let (fsLocal, fsGateway) = (Double(files) / smallLocal, Double(files) / smallGateway)
             let (mbLocal, mbGateway) = (Double(size) / 1e6 / largeLocal, Double(size) / 1e6 / largeGateway)
@@ -104,7 +108,9 @@ struct S3Bench: AsyncParsableCommand {
                       + #""filesPerSecondGateway":\#(String(format: "%.1f", fsGateway)),"MBpsLocal":\#(Int(mbLocal)),"#
                       + #""MBpsGateway":\#(Int(mbGateway)),"gatewayPeakRSSMiB":\#(Int(peak)),"#
                       + #""smallOnStorachaSeconds":\#(String(format: "%.1f", smallDrain)),"#
-                      + #""largeOnStorachaSeconds":\#(String(format: "%.1f", largeDrain))}"#)
+                      + #""largeOnStorachaSeconds":\#(String(format: "%.1f", largeDrain))"#
+                      + (referenceSeconds.map { #","filesPerSecondRcloneS3":\#(Int(Double(files) / $0.small)),"#
+                          + #""MBpsRcloneS3":\#(Int(Double(size) / 1e6 / $0.large))"# } ?? "") + "}")
             } else {
                 print("small files   \(files) × \(fileSize) bytes: local \(String(format: "%.0f", fsLocal)) files/s, gateway "
                       + "\(String(format: "%.1f", fsGateway)) files/s (\(String(format: "%.1f", fsGateway / fsLocal * 100))%)")
@@ -112,6 +118,12 @@ struct S3Bench: AsyncParsableCommand {
                       + "(\(String(format: "%.0f", mbGateway / mbLocal * 100))%)")
                 print("on Storacha   small files \(String(format: "%.1f", smallDrain)) s after rclone finished, large file "
                       + "\(String(format: "%.1f", largeDrain)) s after")
+                if let referenceSeconds {
+                    print("rclone serve s3 (a local directory): \(String(format: "%.0f", Double(files) / referenceSeconds.small)) files/s "
+                          + "(\(String(format: "%.1f", Double(files) / referenceSeconds.small / fsLocal * 100))%), "
+                          + "\(String(format: "%.0f", Double(size) / 1e6 / referenceSeconds.large)) MB/s "
+                          + "(\(String(format: "%.0f", Double(size) / 1e6 / referenceSeconds.large / mbLocal * 100))%)")
+                }
                 print("gateway       peak RSS \(String(format: "%.0f", peak)) MiB")
             }
         }
@@ -126,5 +138,50 @@ extension ChildCommand {
         let (process, line) = try await start(["serve", "s3", "--local", "--listen", "127.0.0.1:0", "--json"], environment: env)
         let value = try JSONSerialization.jsonObject(with: line) as? [String: String] ?? [:]
         return (process, value["url"] ?? "", value["accessKey"] ?? "", value["secretKey"] ?? "", value["data"] ?? "")
+    }
+}
+
+/// `rclone serve s3` over a local directory (its buckets are the directory's folders), for reference.
+struct RcloneS3Server {
+    let process: Process
+    let url: String
+    let accessKey = "REFERENCEKEY00000000"
+    let secretKey = "reference-secret-for-the-bench"
+
+    /// Starts it on a free port, or returns nil when this rclone has no `serve s3`.
+    static func start(rclone: String, directory: URL, environment: [String: String]) async throws -> RcloneS3Server? {
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("small"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("large"), withIntermediateDirectories: true)
+        return try await BlockingIO.runOnOwnThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            var server = RcloneS3Server(process: process, url: "")
+            process.arguments = [rclone, "serve", "s3", "--addr", "127.0.0.1:0", "--auth-key", "\(server.accessKey),\(server.secretKey)",
+                                 directory.path]
+            process.environment = environment
+            let err = Pipe()
+            process.standardError = err
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            // It logs "Starting s3 server on [http://127.0.0.1:PORT/]"; an rclone without `serve s3` exits instead.
+            let marker = "Starting s3 server on ["
+            var text = ""
+            while text.range(of: marker).map({ !text[$0.upperBound...].contains("]") }) ?? true {
+                let chunk = err.fileHandleForReading.availableData
+                if chunk.isEmpty { return nil }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            guard let start = text.range(of: marker)?.upperBound, let end = text[start...].firstIndex(of: "]") else { return nil }
+            server = RcloneS3Server(process: process, url: String(text[start..<end]).trimmingCharacters(in: CharacterSet(charactersIn: "/")))
+            // Keep reading its log so that it never blocks on a full pipe.
+            let handle = err.fileHandleForReading
+            handle.readabilityHandler = { if $0.availableData.isEmpty { $0.readabilityHandler = nil } }
+            return server
+        }
+    }
+
+    /// An rclone remote section.
+    static func remote(_ name: String, url: String, accessKey: String, secretKey: String) -> String {
+        "[\(name)]\ntype = s3\nprovider = Other\naccess_key_id = \(accessKey)\nsecret_access_key = \(secretKey)\nendpoint = \(url)\n\n"
     }
 }
