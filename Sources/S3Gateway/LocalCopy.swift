@@ -53,11 +53,13 @@ enum LocalCopy {
     }
 
     /// The bytes of `range` of the copy, read in 1 MiB pieces on the blocking-I/O pool.
-    static func stream(_ url: URL, range: Range<UInt64>) -> S3ByteStream {
+    /// `lease` (if any) is held until the stream is done with or dropped.
+    static func stream(_ url: URL, range: Range<UInt64>, holding lease: (any Sendable)? = nil) -> S3ByteStream {
         var offset = range.lowerBound
         let end = range.upperBound
         var parts: [(url: URL, size: UInt64)]?
         return S3ByteStream(unfolding: {
+            withExtendedLifetime(lease) {}
             guard offset < end else { return nil }
             if parts == nil { parts = try await BlockingIO.run { try files(url) } }
             // The part holding `offset`, and where in it.

@@ -65,6 +65,9 @@ final class ObjectIndex: Sendable {
         migrator.registerMigration("v4: small bodies") { db in
             try db.execute(sql: "CREATE TABLE bodies (name TEXT PRIMARY KEY, bytes BLOB NOT NULL)")
         }
+        migrator.registerMigration("v5: local copy reads") { db in
+            try db.execute(sql: "ALTER TABLE objects ADD COLUMN accessed REAL")
+        }
         try migrator.migrate(db)
         try db.write { db in
             // Left by a crash between a row's change and its old body's removal (both are in one transaction now).
@@ -285,6 +288,20 @@ final class ObjectIndex: Sendable {
         config.busyMode = .timeout(10)
         let queue = try DatabaseQueue(path: url.path, configuration: config)
         return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE pending = 1") ?? 0 }
+    }
+
+    /// How many local copies the index at `url` names: files in the cache directory, and bodies it holds itself
+    /// (read-only; while a gateway runs on it too).
+    static func localCopyCount(at url: URL) throws -> (files: Int, inline: Int) {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        let queue = try DatabaseQueue(path: url.path, configuration: config)
+        return try queue.read { db in
+            let inline = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE cacheFile LIKE 'db:%'") ?? 0
+            let all = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE cacheFile IS NOT NULL") ?? 0
+            return (all - inline, inline)
+        }
     }
 
     /// Whether `key` still holds the pending object whose local copy is `cacheFile`.

@@ -23,11 +23,13 @@ public final class StorachaBuckets: S3Backend {
     let parts: URL
     let logger: Logger
     let queue: UploadQueue
+    let budget: LocalCopyBudget
     let commits: BatchedWork<IndexEntry, ObjectRecord?>
 
     /// Buckets of `session`'s space, with the index and local copies under `directory`; blocks not kept
     /// locally are read from the trustless gateway at `gatewayURL`.
-    public init(session: SpaceSession, gatewayURL: String, directory: URL, logger: Logger) throws {
+    public init(session: SpaceSession, gatewayURL: String, directory: URL, localCopyLimit: UInt64 = LocalCopyBudget.unlimited,
+                logger: Logger) throws {
         self.session = session
         self.gatewayURL = gatewayURL
         self.logger = logger
@@ -40,7 +42,9 @@ public final class StorachaBuckets: S3Backend {
             try? FileManager.default.removeItem(at: incoming.appendingPathComponent(name))
         }
         index = try ObjectIndex(url: directory.appendingPathComponent("index.sqlite"))
-        queue = UploadQueue(session: session, index: index, cache: cache, logger: logger)
+        let budget = LocalCopyBudget(index: index, cache: cache, limit: localCopyLimit, logger: logger)
+        self.budget = budget
+        queue = UploadQueue(session: session, index: index, cache: cache, logger: logger, uploaded: { await budget.uploaded() })
         commits = BatchedWork { [index, cache] entries in
             do {
                 // The local copies' directory entries are durable before any row refers to them.
@@ -98,26 +102,37 @@ public final class StorachaBuckets: S3Backend {
         guard let record = try await index.object(bucket, key: key) else { throw StorachaBuckets.noSuchKey(key) }
         let wanted = range ?? 0..<record.info.size
         if let name = record.cacheFile, LocalCopy.isInline(name), let body = try await index.body(name), body.count == record.info.size {
+            await budget.read(LocalCopyRef(bucket: bucket, key: key, cacheFile: name))
             let bytes = wanted.isEmpty ? [] : Array(body[Int(wanted.lowerBound)..<Int(wanted.upperBound)])
             return S3ObjectContent(info: record.info, bytes: S3ByteStream { $0.yield(bytes); $0.finish() })
         }
-        if let name = record.cacheFile, FileManager.default.fileExists(atPath: cache.appendingPathComponent(name).path) {
-            return S3ObjectContent(info: record.info, bytes: LocalCopy.stream(cache.appendingPathComponent(name), range: wanted))
-        }
-        guard let root = try? CID(record.root) else { throw S3Error("InternalError", status: 500, "the index holds a bad CID for \(key)") }
-        let exporter = UnixFSExporter(source: PrefetchingBlockSource(GatewayBlockSource(url: gatewayURL)))
-        let stream = S3ByteStream { continuation in
-            let task = Task {
-                do {
-                    try await exporter.read(root, range: wanted) { data in continuation.yield(Array(data)) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
+        if let name = record.cacheFile, !LocalCopy.isInline(name) {
+            // Leased while it streams: neither the budget nor an overwrite removes it under the reader.
+            let lease = await budget.lease(LocalCopyRef(bucket: bucket, key: key, cacheFile: name))
+            let url = cache.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: url.path) {
+                return S3ObjectContent(info: record.info, bytes: LocalCopy.stream(url, range: wanted, holding: lease))
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
-        return S3ObjectContent(info: record.info, bytes: stream)
+        guard !record.pending, let root = try? CID(record.root) else {
+            throw S3Error("InternalError", status: 500, "the local copy of \(key) is missing and it is not on Storacha yet")
+        }
+        // From Storacha, every block verified; one piece at a time, as fast as the client reads.
+        let exporter = UnixFSExporter(source: PrefetchingBlockSource(GatewayBlockSource(url: gatewayURL)))
+        let handoff = AsyncHandoff<[UInt8]>()
+        let producer = Task {
+            do {
+                try await exporter.read(root, range: wanted) { data in try await handoff.send(Array(data)) }
+                handoff.finish()
+            } catch {
+                handoff.finish(throwing: error)
+            }
+        }
+        let stop = CancelOnRelease { producer.cancel(); handoff.cancel() }
+        return S3ObjectContent(info: record.info, bytes: S3ByteStream(unfolding: { [stop] in
+            withExtendedLifetime(stop) {}
+            return try await handoff.next()
+        }))
     }
 
     public func putObject(_ bucket: String, key: String, body: S3UploadBody, contentType: String, metadata: [String: String],
@@ -161,8 +176,15 @@ public final class StorachaBuckets: S3Backend {
     /// concurrent calls share one directory fsync and one index transaction. Returns what the key held.
     func commit(_ entry: IndexEntry) async throws -> ObjectRecord? { try await commits.submit(entry) }
 
-    /// Starts uploading what was acknowledged before a restart.
-    public func start() async { await queue.resume() }
+    /// Removes what a crash left unacknowledged, trims the local copies to their budget and starts uploading
+    /// what was acknowledged before a restart. Call it before serving.
+    public func start() async {
+        do { try await LocalCopyBudget.removeOrphans(index: index, cache: cache) } catch {
+            logger.warning("could not look for leftover local copies: \(error)")
+        }
+        await budget.trim()
+        await queue.resume()
+    }
 
     /// How many acknowledged objects of the gateway whose data directory is `directory` wait for their upload.
     public static func pendingUploads(directory: URL) throws -> Int {
@@ -214,9 +236,7 @@ public final class StorachaBuckets: S3Backend {
 
     /// Drops what a replaced or deleted record held: its local copy, and its upload once no key refers to it.
     func release(_ old: ObjectRecord, keeping current: ObjectRecord?) async {
-        if let file = old.cacheFile, file != current?.cacheFile, !LocalCopy.isInline(file) {
-            try? FileManager.default.removeItem(at: cache.appendingPathComponent(file))
-        }
+        if let file = old.cacheFile, file != current?.cacheFile, !LocalCopy.isInline(file) { await budget.remove(file) }
         guard !old.pending, old.root != current?.root, (try? await index.references(root: old.root)) == false,
               let root = try? CID(old.root) else { return }
         do {

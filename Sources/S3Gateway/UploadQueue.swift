@@ -44,8 +44,13 @@ actor UploadQueue {
     private var running = 0
     private var idle: [CheckedContinuation<Void, Never>] = []
 
-    init(session: SpaceSession, index: ObjectIndex, cache: URL, logger: Logger, concurrency: Int = 4, buffering: Buffering = Buffering()) {
+    /// Called after each object's upload is recorded.
+    let uploaded: @Sendable () async -> Void
+
+    init(session: SpaceSession, index: ObjectIndex, cache: URL, logger: Logger, concurrency: Int = 4, buffering: Buffering = Buffering(),
+         uploaded: @escaping @Sendable () async -> Void = {}) {
         self.session = session
+        self.uploaded = uploaded
         self.index = index
         self.cache = cache
         self.logger = logger
@@ -153,6 +158,7 @@ actor UploadQueue {
                 // Overwritten or deleted while it went up: nothing refers to this upload.
                 try await session.removeUpload(result.root, blobs: blobs)
             }
+            if recorded { await uploaded() }
             return false
         } catch {
             let stillWanted = (try? await index.isPending(item.bucket, key: item.key, cacheFile: item.cacheFile)) ?? true

@@ -15,9 +15,10 @@ struct ServeS3Command: AsyncParsableCommand {
         abstract: "Serve a Storacha space as S3 buckets (for rclone, the aws CLI, boto3).",
         discussion: """
             Every object is stored as its own upload in the space; buckets and S3 metadata live in the gateway's index \
-            under --data. Every request must be signed (AWS Signature V4) with the access key and secret key, which are \
-            generated and kept in DATA/credentials.json (0600) unless given. With --local the local network is used (no \
-            account, no network): on a fresh profile the agent logs in and creates a space by itself.
+            under --data, with local copies of the objects (up to --cache-size; copies of objects not uploaded yet \
+            always stay). Every request must be signed (AWS Signature V4) with the access key and secret key, which \
+            are generated and kept in DATA/credentials.json (0600) unless given. With --local the local network is \
+            used (no account, no network): on a fresh profile the agent logs in and creates a space by itself.
             """
     )
 
@@ -29,6 +30,12 @@ struct ServeS3Command: AsyncParsableCommand {
 
     @Option(help: "The gateway's data directory (index and local copies; default: ~/.local/share/storacha/s3/<space>).")
     var data: String?
+
+    @Option(help: ArgumentHelp("""
+        Room for local copies under --data (e.g. 500MB, 10GiB, 0, or unlimited): beyond it, the copies of objects \
+        already on Storacha are dropped, least recently read first, and read back from Storacha when asked for.
+        """, valueName: "size"))
+    var cacheSize: String = "10GiB"
 
     @Option(help: "The access key clients sign with ($STORACHA_S3_ACCESS_KEY).")
     var accessKey: String?
@@ -49,6 +56,14 @@ struct ServeS3Command: AsyncParsableCommand {
         guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT") }
         guard (accessKey == nil) == (secretKey == nil) else { throw ValidationError("give both --access-key and --secret-key, or neither") }
         if localData != nil && !local { throw ValidationError("--local-data applies to --local only") }
+        guard localCopyLimit != nil else {
+            throw ValidationError("--cache-size must be a size such as 500MB, 10GiB or 0, or unlimited (not \(cacheSize))")
+        }
+    }
+
+    /// `--cache-size` in bytes (``LocalCopyBudget/unlimited`` for `unlimited`).
+    var localCopyLimit: UInt64? {
+        cacheSize.lowercased() == "unlimited" ? LocalCopyBudget.unlimited : ByteText.parseSize(cacheSize)
     }
 
     var listenAddress: (host: String, port: Int)? {
@@ -72,7 +87,8 @@ struct ServeS3Command: AsyncParsableCommand {
             var logger = Logger(label: "storacha.s3")
             logger.logLevel = .notice
             let buckets = try StorachaBuckets(session: agent.session(space: spaceDID), gatewayURL: agent.network.publicGateway,
-                                              directory: directory, logger: logger)
+                                              directory: directory, localCopyLimit: localCopyLimit ?? LocalCopyBudget.unlimited,
+                                              logger: logger)
             await buckets.start()
             let handler = S3Handler(backend: buckets, secret: { $0 == credentials.accessKey ? credentials.secretKey : nil })
             guard let address = listenAddress else { throw CLIError("--listen must be HOST:PORT") }

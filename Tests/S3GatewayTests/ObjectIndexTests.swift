@@ -1,5 +1,6 @@
 import Foundation
 @testable import S3Gateway
+import SystemIO
 import Testing
 
 @Suite struct ObjectIndexTests {
@@ -16,5 +17,43 @@ import Testing
         #expect(try ObjectIndex.stringList(String(decoding: try JSONEncoder().encode(shards), as: UTF8.self)) == shards)
         #expect(throws: (any Error).self) { try ObjectIndex.stringMap("[\"a\"]") }
         #expect(throws: (any Error).self) { try ObjectIndex.stringList("[1]") }
+    }
+}
+
+@Suite struct AsyncHandoffTests {
+    /// The producer is never more than one value ahead of a slow consumer, every value arrives in order, and a
+    /// consumer that stops makes the producer's next send throw.
+    @Test func theProducerWaitsForTheConsumer() async throws {
+        let handoff = AsyncHandoff<Int>()
+        let sent = Locked(0)
+        let producer = Task {
+            for i in 0..<50 {
+                try await handoff.send(i)
+                sent.update { $0 = i + 1 }
+            }
+            handoff.finish()
+        }
+        var received: [Int] = []
+        while let value = try await handoff.next() {
+            received.append(value)
+            #expect(sent.value <= received.count, "sent \(sent.value) with \(received.count) taken")
+            if received.count % 10 == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        try await producer.value
+        #expect(received == Array(0..<50))
+
+        let stopped = AsyncHandoff<Int>()
+        let blocked = Task { () -> Bool in
+            do {
+                try await stopped.send(1)
+                try await stopped.send(2)
+                return false
+            } catch is CancellationError {
+                return true
+            }
+        }
+        #expect(try await stopped.next() == 1)
+        stopped.cancel()
+        #expect(try await blocked.value)
     }
 }

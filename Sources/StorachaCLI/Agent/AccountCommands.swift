@@ -235,6 +235,30 @@ enum ByteText {
 
     /// `filesizeMB` of the JS CLI.
     static func megabytes(_ bytes: UInt64) -> String { String(format: "%.1fMB", Double(bytes) / 1_000_000) }
+
+    /// A size as a user writes it: `1234`, `500MB`, `10GiB`, `2T` (K, M, G, T: powers of 1000, with `i` of 1024;
+    /// a `B` may follow), or nil when it is not one.
+    static func parseSize(_ text: String) -> UInt64? {
+        var digits = Substring(text.trimmingCharacters(in: .whitespaces))
+        var unit = ""
+        while let last = digits.last, last.isLetter { unit = String(last) + unit; digits.removeLast() }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let number = Double(digits), number >= 0 else { return nil }
+        let upper = unit.uppercased()
+        let base: Double = upper.hasSuffix("IB") || upper.hasSuffix("I") ? 1024 : 1000
+        let power: Double
+        switch upper.first {
+        case nil, "B": power = 0
+        case "K": power = 1
+        case "M": power = 2
+        case "G": power = 3
+        case "T": power = 4
+        default: return nil
+        }
+        let known: Set<String> = ["", "B", "K", "KB", "KI", "KIB", "M", "MB", "MI", "MIB", "G", "GB", "GI", "GIB", "T", "TB", "TI", "TIB"]
+        guard known.contains(upper) else { return nil }
+        let bytes = (number * Foundation.pow(base, power)).rounded()
+        return bytes < 1.8e19 ? UInt64(bytes) : nil
+    }
 }
 
 extension ISO8601DateFormatter {
