@@ -61,6 +61,16 @@ final class GatewayProcess: @unchecked Sendable {
         """
     }
 
+    /// `rclone` with this gateway as its remote `st` (in HOME/rclone.conf).
+    func rclone(_ rclone: URL) throws -> @Sendable ([String]) async throws -> StorachaBinary.Result {
+        let config = home.appendingPathComponent("rclone.conf")
+        try Data(remote("st").utf8).write(to: config)
+        return { [home] args in
+            try await StorachaBinary.run(executable: rclone, ["--config", config.path] + args, in: home,
+                                         environment: ["AWS_CA_BUNDLE": nil, "HOME": home.path])
+        }
+    }
+
     func stop() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -226,12 +236,7 @@ let rclones: [URL] = {
         let md5 = try RcloneTests.writeLarge(file, size: 1 << 30)
         let gateway = try await GatewayProcess.start(home: home)
         defer { gateway.stop() }
-        let config = home.appendingPathComponent("rclone.conf")
-        try Data(gateway.remote("st").utf8).write(to: config)
-        func rc(_ args: [String]) async throws -> StorachaBinary.Result {
-            try await StorachaBinary.run(executable: rclone, ["--config", config.path] + args, in: home,
-                                         environment: ["AWS_CA_BUNDLE": nil, "HOME": home.path])
-        }
+        let rc = try gateway.rclone(rclone)
         #expect(try await rc(["mkdir", "st:big"]).status == 0)
         let copied = try await rc(["copy", file.deletingLastPathComponent().path, "st:big"])
         #expect(copied.status == 0, "\(copied.stderr)")
@@ -256,12 +261,7 @@ let rclones: [URL] = {
         for (path, data) in files { try data.write(to: src.appendingPathComponent(path)) }
         let gateway = try await GatewayProcess.start(home: home, arguments: ["--cache-size", "0"])
         defer { gateway.stop() }
-        let config = home.appendingPathComponent("rclone.conf")
-        try Data(gateway.remote("st").utf8).write(to: config)
-        func rc(_ args: [String]) async throws -> StorachaBinary.Result {
-            try await StorachaBinary.run(executable: rclone, ["--config", config.path] + args, in: home,
-                                         environment: ["AWS_CA_BUNDLE": nil, "HOME": home.path])
-        }
+        let rc = try gateway.rclone(rclone)
         #expect(try await rc(["mkdir", "st:cold"]).status == 0)
         #expect(try await rc(["copy", src.path, "st:cold"]).status == 0)
         try await gateway.drained()
