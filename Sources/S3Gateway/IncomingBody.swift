@@ -36,26 +36,31 @@ enum IncomingBody: Sendable {
         let file = Locked<FileHandle?>(nil)
         defer { try? file.value?.close() }
         // Created on the first full piece, so that a small body costs one trip to the blocking pool in all.
-        @Sendable func append(_ piece: Data) throws {
+        // Chunks are written as they came (no copy into a bigger buffer), about 1 MiB per trip.
+        @Sendable func append(_ chunks: [[UInt8]]) throws {
             let handle = try file.value ?? DurableFile.create(url, permissions: 0o600)
             file.value = handle
-            if !piece.isEmpty { try handle.write(contentsOf: piece) }
+            for chunk in chunks where !chunk.isEmpty { try handle.write(contentsOf: chunk) }
         }
         var md5 = hashing ? Insecure.MD5() : nil
-        var pending = Data()
+        var pending: [[UInt8]] = []
+        var pendingBytes = 0
         var size: UInt64 = 0
         for try await chunk in bytes {
-            pending.append(contentsOf: chunk)
+            pending.append(chunk)
+            pendingBytes += chunk.count
             md5?.update(data: chunk)
             size += UInt64(chunk.count)
-            if pending.count >= 1 << 20 {
+            if pendingBytes >= 1 << 20 {
                 let piece = pending
-                pending = Data()
+                (pending, pendingBytes) = ([], 0)
                 try await BlockingIO.run { try append(piece) }
             }
         }
         let digest = md5.map { Array($0.finalize()) }
-        if file.value == nil, let inlineLimit, size <= UInt64(inlineLimit) { return (size, digest, pending) }
+        if file.value == nil, let inlineLimit, size <= UInt64(inlineLimit) {
+            return (size, digest, pending.count == 1 ? Data(pending[0]) : Data(pending.joined()))
+        }
         let rest = pending
         try await BlockingIO.run {
             try append(rest)
