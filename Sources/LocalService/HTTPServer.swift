@@ -21,13 +21,16 @@ public final class RunningService: Sendable {
     public let service: UploadService
     let task: Task<Void, Error>
     let group: ServiceGroup
+    /// The data directory's lock, held while the service runs.
+    let lock: FileHandle
 
-    init(url: String, gatewayURL: String?, service: UploadService, task: Task<Void, Error>, group: ServiceGroup) {
+    init(url: String, gatewayURL: String?, service: UploadService, task: Task<Void, Error>, group: ServiceGroup, lock: FileHandle) {
         self.url = url
         self.gatewayURL = gatewayURL
         self.service = service
         self.task = task
         self.group = group
+        self.lock = lock
     }
 
     /// The service DID.
@@ -37,17 +40,35 @@ public final class RunningService: Sendable {
     public func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
+        try? lock.close()
     }
 
     /// Waits until the server stops (for the CLI).
     public func wait() async throws { try await task.value }
 }
 
+/// Another local service holds the data directory.
+public struct DataDirectoryInUse: Error, Sendable, CustomStringConvertible {
+    /// The data directory.
+    public let path: String
+    public var description: String {
+        "another storacha process is serving \(path): stop it, or give this one another data directory"
+    }
+}
+
 /// Puts an ``UploadService`` on HTTP: `POST /` (ucanto), `GET /receipt/<task>`, `PUT`/`GET /blob/<digest>`,
 /// `GET /validate-email`, and the trustless gateway under `/ipfs/`.
 public enum LocalServer {
     /// Starts the service in this process and returns once it is listening.
+    /// Throws ``DataDirectoryInUse`` when another service (in this process or another) serves the same data directory.
     public static func start(_ configuration: ServiceConfiguration, logger: Logger = Logger(label: "storacha.local")) async throws -> RunningService {
+        // One service per data directory: two would share its database and blob files, and each clears the
+        // other's unfinished writes at start.
+        let directory = configuration.dataDirectory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        guard let lock = try Platform.lockExclusively(directory.appendingPathComponent("service.lock").path) else {
+            throw DataDirectoryInUse(path: directory.path)
+        }
         let service = try UploadService(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let host = configuration.host
@@ -78,7 +99,8 @@ public enum LocalServer {
         let displayHost = host.contains(":") ? "[\(host)]" : host
         let url = "http://\(displayHost):\(mainPort)"
         service.setBaseURL(url)
-        return RunningService(url: url, gatewayURL: gatewayPort.map { "http://\(displayHost):\($0)" }, service: service, task: task, group: group)
+        return RunningService(url: url, gatewayURL: gatewayPort.map { "http://\(displayHost):\($0)" }, service: service, task: task, group: group,
+                              lock: lock)
     }
 }
 

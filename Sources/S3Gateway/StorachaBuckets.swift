@@ -44,7 +44,7 @@ public final class StorachaBuckets: S3Backend {
         index = try ObjectIndex(url: directory.appendingPathComponent("index.sqlite"))
         let budget = LocalCopyBudget(index: index, cache: cache, limit: localCopyLimit, logger: logger)
         self.budget = budget
-        queue = UploadQueue(session: session, index: index, cache: cache, logger: logger, uploaded: { await budget.uploaded() })
+        queue = UploadQueue(session: session, index: index, cache: cache, budget: budget, logger: logger)
         commits = BatchedWork { [index, cache] entries in
             do {
                 // The local copies' directory entries are durable before any row refers to them.
@@ -241,6 +241,7 @@ public final class StorachaBuckets: S3Backend {
               let root = try? CID(old.root) else { return }
         do {
             try await session.removeUpload(root, blobs: old.shards.compactMap { try? CID($0) })
+            logger.info("removed the upload \(old.root) (\(old.shards)) of a replaced or deleted object \(old.info.key)")
         } catch {
             logger.warning("could not remove the upload \(old.root) of a deleted object: \(error)")
         }

@@ -44,13 +44,14 @@ actor UploadQueue {
     private var running = 0
     private var idle: [CheckedContinuation<Void, Never>] = []
 
-    /// Called after each object's upload is recorded.
-    let uploaded: @Sendable () async -> Void
+    /// Holds each local copy while it is uploaded (an overwrite or delete meanwhile waits to remove it), and hears
+    /// of each finished upload.
+    let budget: LocalCopyBudget
 
-    init(session: SpaceSession, index: ObjectIndex, cache: URL, logger: Logger, concurrency: Int = 4, buffering: Buffering = Buffering(),
-         uploaded: @escaping @Sendable () async -> Void = {}) {
+    init(session: SpaceSession, index: ObjectIndex, cache: URL, budget: LocalCopyBudget, logger: Logger, concurrency: Int = 4,
+         buffering: Buffering = Buffering()) {
         self.session = session
-        self.uploaded = uploaded
+        self.budget = budget
         self.index = index
         self.cache = cache
         self.logger = logger
@@ -138,7 +139,12 @@ actor UploadQueue {
     private func upload(_ item: Item) async -> Bool {
         do {
             guard try await index.isPending(item.bucket, key: item.key, cacheFile: item.cacheFile) else { return false }
+            logger.debug("uploading \(item.bucket)/\(item.key) (\(item.size) bytes)")
             let content: ImportFile.Content
+            // Held until the upload has read it, even if the key is overwritten or deleted meanwhile: the upload
+            // then finishes and is removed whole, rather than failing halfway with some shards stored.
+            let lease = await budget.lease(LocalCopyRef(bucket: item.bucket, key: item.key, cacheFile: item.cacheFile))
+            defer { withExtendedLifetime(lease) {} }
             if LocalCopy.isInline(item.cacheFile) {
                 guard let body = try await index.body(item.cacheFile) else {
                     throw S3Error("InternalError", status: 500, "the local copy of \(item.key) is missing")
@@ -154,15 +160,21 @@ actor UploadQueue {
             let blobs = result.shards.map(\.cid) + [indexCID]
             let recorded = try await index.markStored(item.bucket, key: item.key, cacheFile: item.cacheFile, root: result.root.description,
                                                       shards: blobs.map(\.description))
+            logger.info("uploaded \(item.bucket)/\(item.key): \(result.root) with \(blobs.map(\.description))\(recorded ? "" : " (gone meanwhile)")")
             if !recorded, try await !index.references(root: result.root.description) {
                 // Overwritten or deleted while it went up: nothing refers to this upload.
                 try await session.removeUpload(result.root, blobs: blobs)
+                logger.info("removed the upload \(result.root) of \(item.bucket)/\(item.key), overwritten or deleted")
             }
-            if recorded { await uploaded() }
+            if recorded { await budget.uploaded() }
             return false
         } catch {
             let stillWanted = (try? await index.isPending(item.bucket, key: item.key, cacheFile: item.cacheFile)) ?? true
-            if stillWanted { logger.warning("upload of \(item.bucket)/\(item.key) failed, will retry: \(error)") }
+            if stillWanted {
+                logger.warning("upload of \(item.bucket)/\(item.key) failed, will retry: \(error)")
+            } else {
+                logger.info("upload of \(item.bucket)/\(item.key) stopped, the key no longer holds it: \(error)")
+            }
             return stillWanted
         }
     }

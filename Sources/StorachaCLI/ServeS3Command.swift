@@ -85,7 +85,7 @@ struct ServeS3Command: AsyncParsableCommand {
             let credentials = try S3Credentials.resolve(accessKey: accessKey ?? env["STORACHA_S3_ACCESS_KEY"],
                                                         secretKey: secretKey ?? env["STORACHA_S3_SECRET_KEY"], directory: directory)
             var logger = Logger(label: "storacha.s3")
-            logger.logLevel = .notice
+            logger.logLevel = env["STORACHA_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .notice
             let buckets = try StorachaBuckets(session: agent.session(space: spaceDID), gatewayURL: agent.network.publicGateway,
                                               directory: directory, localCopyLimit: localCopyLimit ?? LocalCopyBudget.unlimited,
                                               logger: logger)

@@ -43,6 +43,26 @@ public enum Platform {
         #endif
     }
 
+    /// Takes an exclusive advisory lock on the file `path` (created if needed, 0600), held while the returned
+    /// handle stays open and released by the system when the process ends; nil when another holder has it.
+    /// (Windows: no advisory locks here; always granted.)
+    public static func lockExclusively(_ path: String) throws -> FileHandle? {
+        #if os(Windows)
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        return try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        #else
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode_t(0o600))
+        guard fd >= 0 else { throw DurableFileError(path: path, operation: "open", reason: String(cString: strerror(errno))) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = errno
+            close(fd)
+            if reason == EWOULDBLOCK { return nil }
+            throw DurableFileError(path: path, operation: "lock", reason: String(cString: strerror(reason)))
+        }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        #endif
+    }
+
     /// fsyncs a directory so that entries created, renamed or removed in it are durable.
     static func syncDirectory(_ path: String) -> String? {
         #if os(Windows)

@@ -17,6 +17,22 @@ actor Acknowledged {
 }
 
 @Suite(.serialized) struct DurabilityTests {
+    /// One service per data directory: a second one (here or in another process) is refused, since both would
+    /// write its database and blobs and each clears the other's unfinished writes at start; after a stop it starts.
+    @Test func aDataDirectoryServesOneServiceAtATime() async throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try await LocalServer.start(ServiceConfiguration(dataDirectory: dir, autoConfirm: true))
+        await #expect(throws: DataDirectoryInUse.self) {
+            _ = try await LocalServer.start(ServiceConfiguration(dataDirectory: dir, autoConfirm: true))
+        }
+        let child = try await StorachaBinary.run(["serve", "local", "--data", dir.path, "--port", "0"], in: dir)
+        #expect(child.status != 0 && child.stderr.contains("another storacha process is serving"), "\(child.stderr)")
+        await first.stop()
+        let again = try await LocalServer.start(ServiceConfiguration(dataDirectory: dir, autoConfirm: true))
+        await again.stop()
+    }
+
     /// `kill -9` in the middle of uploads, then a restart on the same data: every acknowledged upload is
     /// intact and listed, and nothing half-written is stored or served.
     @Test func killNineThenRestart() async throws {

@@ -13,6 +13,8 @@ final class GatewayProcess: @unchecked Sendable {
     let accessKey: String
     let secretKey: String
     let data: URL
+    /// Where its standard error goes.
+    let log: URL
 
     static func start(home: URL, arguments: [String] = []) async throws -> GatewayProcess {
         try await offPool { try GatewayProcess(home: home, arguments: arguments) }
@@ -24,10 +26,15 @@ final class GatewayProcess: @unchecked Sendable {
         process.arguments = ["serve", "s3", "--local", "--listen", "127.0.0.1:0", "--json"] + arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STORACHA_") && !$0.key.hasPrefix("XDG_") }
         env["HOME"] = home.path
+        env["STORACHA_LOG_LEVEL"] = "info"
         process.environment = env
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // Its log, for a failing test to show.
+        let log = home.appendingPathComponent("gateway-\(UUID().uuidString.prefix(8)).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
+        self.log = log
         try process.run()
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
@@ -220,8 +227,10 @@ let rclones: [URL] = {
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(uploads.contains("No uploads"), "\(uploads)")
+        let blobsLeft = usageAfter == usageBefore ? "" : try await storacha(["can", "blob", "ls", "--network", "local"]).stdout
+            + "\ngateway log:\n" + ((try? String(contentsOf: gateway.log, encoding: .utf8)) ?? "")
         #expect(usageBefore != nil && usageAfter == usageBefore,
-                "usage before \(String(describing: usageBefore)), after \(String(describing: usageAfter))")
+                "usage before \(String(describing: usageBefore)), after \(String(describing: usageAfter)); blobs: \(blobsLeft)")
     }
 
     /// The gateway's peak RSS while rclone copies a 1 GiB file to it and while it uploads that file to Storacha

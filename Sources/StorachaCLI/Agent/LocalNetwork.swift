@@ -20,15 +20,26 @@ struct LocalNetwork: Sendable {
     static func serverFile(_ data: URL) -> URL { data.appendingPathComponent("server.json") }
 
     /// Finds or starts the service for `data`.
+    /// The service started here is announced like `serve local`, so that other commands (a `storacha ls` beside a
+    /// `serve s3 --local`) use it rather than start a second service on the same data.
     static func attach(data: URL) async throws -> LocalNetwork {
         if let found = await runningServer(data) { return LocalNetwork(network: found, data: data, running: nil) }
         var logger = Logger(label: "storacha.local")
         logger.logLevel = .error
         let config = ServiceConfiguration(dataDirectory: data, port: 0, autoConfirm: true)
         let running: RunningService
-        do { running = try await LocalServer.start(config, logger: logger) } catch {
+        do { running = try await LocalServer.start(config, logger: logger) } catch is DataDirectoryInUse {
+            // Another process is starting or running the service: use it once it announces itself.
+            for _ in 0..<100 {
+                if let found = await runningServer(data) { return LocalNetwork(network: found, data: data, running: nil) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw CLIError("another storacha process holds the local network's data (\(data.path)) but does not answer: stop it, "
+                           + "or use another --data")
+        } catch {
             throw CLIError("cannot start the local service on \(data.path): \(error)")
         }
+        try? announce(data: data, url: running.url, did: running.did)
         return LocalNetwork(network: .local(url: running.url, did: running.did), data: data, running: running)
     }
 
@@ -48,7 +59,15 @@ struct LocalNetwork: Sendable {
         try DurableFile.write(Data((line + "\n").utf8), to: serverFile(data), permissions: 0o644)
     }
 
-    func stop() async { await running?.stop() }
+    /// Stops a service started here (and withdraws its announcement).
+    func stop() async {
+        guard let running else { return }
+        if let bytes = try? Data(contentsOf: LocalNetwork.serverFile(data)), let value = try? DAGJSON.decode(bytes),
+           value["url"]?.stringValue == running.url {
+            try? FileManager.default.removeItem(at: LocalNetwork.serverFile(data))
+        }
+        await running.stop()
+    }
 
     /// Confirms a login at once: an in-process service confirmed it already (auto-confirm); a running
     /// `serve local` wrote the email into the data directory, whose link is opened here.
