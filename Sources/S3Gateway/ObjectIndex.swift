@@ -272,10 +272,12 @@ final class ObjectIndex: Sendable {
     }
 
     /// Objects acknowledged and not yet uploaded: bucket, key, local copy and size.
-    func pending() async throws -> [(bucket: String, key: String, cacheFile: String, size: UInt64)] {
+    func pending() async throws -> [(bucket: String, key: String, cacheFile: String, size: UInt64, etag: String)] {
         try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT bucket, key, cacheFile, size FROM objects WHERE pending = 1 AND cacheFile IS NOT NULL").map {
-                (bucket: $0["bucket"], key: $0["key"], cacheFile: $0["cacheFile"], size: UInt64($0["size"] as Int64))
+            try Row.fetchAll(db, sql: """
+                SELECT bucket, key, cacheFile, size, etag FROM objects WHERE pending = 1 AND cacheFile IS NOT NULL
+                """).map {
+                (bucket: $0["bucket"], key: $0["key"], cacheFile: $0["cacheFile"], size: UInt64($0["size"] as Int64), etag: $0["etag"])
             }
         }
     }

@@ -24,6 +24,8 @@ public final class StorachaBuckets: S3Backend {
     let logger: Logger
     let queue: UploadQueue
     let budget: LocalCopyBudget
+    /// Shared with the upload queue: see ``UploadQueue/contentLocks``.
+    let contentLocks = KeyedLock<UploadQueue.ContentKey>()
     let commits: BatchedWork<IndexEntry, ObjectRecord?>
 
     /// Buckets of `session`'s space, with the index and local copies under `directory`; blocks not kept
@@ -44,7 +46,7 @@ public final class StorachaBuckets: S3Backend {
         index = try ObjectIndex(url: directory.appendingPathComponent("index.sqlite"))
         let budget = LocalCopyBudget(index: index, cache: cache, limit: localCopyLimit, logger: logger)
         self.budget = budget
-        queue = UploadQueue(session: session, index: index, cache: cache, budget: budget, logger: logger)
+        queue = UploadQueue(session: session, index: index, cache: cache, budget: budget, contentLocks: contentLocks, logger: logger)
         commits = BatchedWork { [index, cache] entries in
             do {
                 // The local copies' directory entries are durable before any row refers to them.
@@ -168,7 +170,7 @@ public final class StorachaBuckets: S3Backend {
         let info = S3ObjectInfo(key: key, size: size, etag: etag, lastModified: Date(), contentType: contentType, metadata: metadata)
         let record = ObjectRecord(info: info, root: "", shards: [], cacheFile: name, pending: true)
         if let old = try await commit(IndexEntry(bucket: bucket, record: record, body: inline)) { await release(old, keeping: record) }
-        await queue.add(UploadQueue.Item(bucket: bucket, key: key, cacheFile: name, size: size), arriving: true)
+        await queue.add(UploadQueue.Item(bucket: bucket, key: key, cacheFile: name, size: size, etag: etag), arriving: true)
         return info
     }
 
@@ -224,7 +226,8 @@ public final class StorachaBuckets: S3Backend {
         entry.record = record
         if let old = try await commit(entry) { await release(old, keeping: record) }
         if record.pending, let file = record.cacheFile {
-            await queue.add(UploadQueue.Item(bucket: to.bucket, key: to.key, cacheFile: file, size: record.info.size), arriving: true)
+            await queue.add(UploadQueue.Item(bucket: to.bucket, key: to.key, cacheFile: file, size: record.info.size,
+                                                      etag: record.info.etag), arriving: true)
         }
         return record.info
     }
@@ -237,13 +240,23 @@ public final class StorachaBuckets: S3Backend {
     /// Drops what a replaced or deleted record held: its local copy, and its upload once no key refers to it.
     func release(_ old: ObjectRecord, keeping current: ObjectRecord?) async {
         if let file = old.cacheFile, file != current?.cacheFile, !LocalCopy.isInline(file) { await budget.remove(file) }
-        guard !old.pending, old.root != current?.root, (try? await index.references(root: old.root)) == false,
-              let root = try? CID(old.root) else { return }
-        do {
-            try await session.removeUpload(root, blobs: old.shards.compactMap { try? CID($0) })
-            logger.info("removed the upload \(old.root) (\(old.shards)) of a replaced or deleted object \(old.info.key)")
-        } catch {
-            logger.warning("could not remove the upload \(old.root) of a deleted object: \(error)")
+        guard !old.pending, old.root != current?.root, let root = try? CID(old.root) else { return }
+        // In the background: an upload of the same bytes may hold the content's lock for a while, and the
+        // client's DELETE or PUT need not wait for Storacha.
+        Task { await self.removeUpload(root, of: old) }
+    }
+
+    /// Removes the upload `root` of a replaced or deleted record, and its shards, unless a key refers to it.
+    func removeUpload(_ root: CID, of old: ObjectRecord) async {
+        await contentLocks.withLock(UploadQueue.ContentKey(size: old.info.size, etag: old.info.etag)) {
+            guard (try? await self.index.references(root: old.root)) == false else { return }
+            do {
+                try await self.session.removeUpload(root, blobs: old.shards.compactMap { try? CID($0) })
+                self.logger.info("removed the upload \(old.root) (\(old.shards)) of a replaced or deleted object \(old.info.key)")
+            } catch {
+                self.logger.warning("could not remove the upload \(old.root) of a deleted object: \(error)")
+            }
         }
     }
+
 }

@@ -29,6 +29,7 @@ actor UploadQueue {
         let key: String
         let cacheFile: String
         let size: UInt64
+        let etag: String
     }
 
     let session: SpaceSession
@@ -48,9 +49,21 @@ actor UploadQueue {
     /// of each finished upload.
     let budget: LocalCopyBudget
 
-    init(session: SpaceSession, index: ObjectIndex, cache: URL, budget: LocalCopyBudget, logger: Logger, concurrency: Int = 4,
-         buffering: Buffering = Buffering()) {
+    /// Held by an upload for its content (size and ETag) from its first shard to its record, and by the removal
+    /// of an upload with that content: an upload of the same bytes as one being removed runs before or after it,
+    /// never across it (else it could count on shards the removal then deletes).
+    let contentLocks: KeyedLock<ContentKey>
+
+    /// What an object's bytes are known by before they are uploaded.
+    struct ContentKey: Hashable, Sendable {
+        let size: UInt64
+        let etag: String
+    }
+
+    init(session: SpaceSession, index: ObjectIndex, cache: URL, budget: LocalCopyBudget, contentLocks: KeyedLock<ContentKey>,
+         logger: Logger, concurrency: Int = 4, buffering: Buffering = Buffering()) {
         self.session = session
+        self.contentLocks = contentLocks
         self.budget = budget
         self.index = index
         self.cache = cache
@@ -62,7 +75,7 @@ actor UploadQueue {
     /// Queues every object the index holds as pending (after a restart).
     func resume() async {
         do {
-            for p in try await index.pending() { add(Item(bucket: p.bucket, key: p.key, cacheFile: p.cacheFile, size: p.size)) }
+            for p in try await index.pending() { add(Item(bucket: p.bucket, key: p.key, cacheFile: p.cacheFile, size: p.size, etag: p.etag)) }
         } catch {
             logger.error("cannot read the pending uploads: \(error)")
         }
@@ -135,6 +148,23 @@ actor UploadQueue {
         pump()
     }
 
+    /// Uploads `file` and records it as `item`'s upload; returns false (and removes the upload again, unless
+    /// another key refers to it) when the key no longer holds the item.
+    private func uploadAndRecord(_ file: ImportFile, _ item: Item) async throws -> Bool {
+        let result = try await session.upload([file], options: PackOptions(wrap: false))
+        let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))
+        let blobs = result.shards.map(\.cid) + [indexCID]
+        let recorded = try await index.markStored(item.bucket, key: item.key, cacheFile: item.cacheFile, root: result.root.description,
+                                                  shards: blobs.map(\.description))
+        logger.info("uploaded \(item.bucket)/\(item.key): \(result.root) with \(blobs.map(\.description))\(recorded ? "" : " (gone meanwhile)")")
+        if !recorded, try await !index.references(root: result.root.description) {
+            // Overwritten or deleted while it went up: nothing refers to this upload.
+            try await session.removeUpload(result.root, blobs: blobs)
+            logger.info("removed the upload \(result.root) of \(item.bucket)/\(item.key), overwritten or deleted")
+        }
+        return recorded
+    }
+
     /// Uploads one object; returns whether it should be tried again.
     private func upload(_ item: Item) async -> Bool {
         do {
@@ -155,16 +185,8 @@ actor UploadQueue {
                 content = try await BlockingIO.run { try LocalCopy.content(url) }
             }
             let file = ImportFile(name: String(item.key.split(separator: "/").last ?? "object"), size: item.size, content: content)
-            let result = try await session.upload([file], options: PackOptions(wrap: false))
-            let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))
-            let blobs = result.shards.map(\.cid) + [indexCID]
-            let recorded = try await index.markStored(item.bucket, key: item.key, cacheFile: item.cacheFile, root: result.root.description,
-                                                      shards: blobs.map(\.description))
-            logger.info("uploaded \(item.bucket)/\(item.key): \(result.root) with \(blobs.map(\.description))\(recorded ? "" : " (gone meanwhile)")")
-            if !recorded, try await !index.references(root: result.root.description) {
-                // Overwritten or deleted while it went up: nothing refers to this upload.
-                try await session.removeUpload(result.root, blobs: blobs)
-                logger.info("removed the upload \(result.root) of \(item.bucket)/\(item.key), overwritten or deleted")
+            let recorded = try await contentLocks.withLock(ContentKey(size: item.size, etag: item.etag)) {
+                try await self.uploadAndRecord(file, item)
             }
             if recorded { await budget.uploaded() }
             return false

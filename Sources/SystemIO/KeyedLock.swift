@@ -1,14 +1,16 @@
 import Foundation
 
-/// Mutual exclusion per key (a blob digest) across async tasks: work on one blob's lifecycle — its
-/// acceptance into a space, its removal and the deletion of its file — runs one at a time, while other
-/// blobs proceed in parallel.
-actor KeyedLock<Key: Hashable & Sendable> {
+/// Mutual exclusion per key across async tasks: work on one key (a blob digest: its acceptance into a space,
+/// its removal and the deletion of its file) runs one at a time, while other keys proceed in parallel.
+public actor KeyedLock<Key: Hashable & Sendable> {
     private var held = Set<Key>()
     private var waiters: [Key: [CheckedContinuation<Void, Never>]] = [:]
 
+    /// An unlocked set of keys.
+    public init() {}
+
     /// Runs `body` holding the lock for `key`.
-    func withLock<T: Sendable>(_ key: Key, _ body: @Sendable () async throws -> T) async rethrows -> T {
+    public func withLock<T: Sendable>(_ key: Key, _ body: @Sendable () async throws -> T) async rethrows -> T {
         await acquire(key)
         do {
             let value = try await body()
