@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import S3Protocol
-import StorachaClient
 import SystemIO
 
 /// One object as the gateway's index holds it: what S3 says about it and where its bytes are.
@@ -76,65 +75,6 @@ final class ObjectIndex: Sendable {
         let rows = try db.read { db in try Row.fetchAll(db, sql: "SELECT name, owner FROM buckets") }
         owners = Locked(Dictionary(rows.map { ($0["name"] as String, $0["owner"] as String) }, uniquingKeysWith: { a, _ in a }))
         self.db = db
-    }
-
-    /// A multipart upload in progress: where it goes and what the object will say.
-    struct Upload: Sendable {
-        let id: String
-        let bucket: String
-        let key: String
-        let contentType: String
-        let metadata: [String: String]
-        let initiated: Date
-    }
-
-    func createUpload(_ upload: Upload) async throws {
-        let metadata = String(decoding: try JSONEncoder().encode(upload.metadata), as: UTF8.self)
-        try await db.write { db in
-            try db.execute(sql: "INSERT INTO uploads (id, bucket, key, contentType, metadata, initiated) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [upload.id, upload.bucket, upload.key, upload.contentType, metadata, upload.initiated.timeIntervalSince1970])
-        }
-    }
-
-    func upload(_ id: String) async throws -> Upload? {
-        try await db.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM uploads WHERE id = ?"), arguments: [id]).map { row in
-                Upload(id: row["id"], bucket: row["bucket"], key: row["key"], contentType: row["contentType"],
-                       metadata: try JSONDecoder().decode([String: String].self, from: Data((row["metadata"] as String).utf8)),
-                       initiated: Date(timeIntervalSince1970: row["initiated"]))
-            }
-        }
-    }
-
-    func uploads(bucket: String) async throws -> [Upload] {
-        let ids = try await db.read { db in try String.fetchAll(db,
-            sql: "SELECT id FROM uploads WHERE bucket = ? ORDER BY key, initiated", arguments: [bucket]) }
-        var out: [Upload] = []
-        for id in ids { if let u = try await upload(id) { out.append(u) } }
-        return out
-    }
-
-    func putPart(_ upload: String, _ part: S3PartInfo) async throws {
-        try await db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO parts (upload, part, size, etag, modified) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [upload, part.part, Int64(part.size), part.etag, part.lastModified.timeIntervalSince1970])
-        }
-    }
-
-    func parts(_ upload: String) async throws -> [S3PartInfo] {
-        try await db.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM parts WHERE upload = ? ORDER BY part"), arguments: [upload]).map {
-                S3PartInfo(part: $0["part"], etag: $0["etag"], size: UInt64($0["size"] as Int64),
-                    lastModified: Date(timeIntervalSince1970: $0["modified"]))
-            }
-        }
-    }
-
-    func removeUpload(_ id: String) async throws {
-        try await db.write { db in
-            try db.execute(sql: "DELETE FROM parts WHERE upload = ?", arguments: [id])
-            try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [id])
-        }
     }
 
     func buckets(owner: String) async throws -> [S3BucketInfo] {
@@ -324,43 +264,4 @@ final class ObjectIndex: Sendable {
             return db.changesCount > 0
         }
     }
-
-    static func record(_ row: Row) throws -> ObjectRecord {
-        let metadata = try ObjectIndex.stringMap(row["metadata"])
-        let shards = try ObjectIndex.stringList(row["shards"])
-        let info = S3ObjectInfo(key: row["key"], size: UInt64(row["size"] as Int64), etag: row["etag"],
-                                lastModified: Date(timeIntervalSince1970: row["modified"]), contentType: row["contentType"], metadata: metadata)
-        return ObjectRecord(info: info, root: row["root"], shards: shards, cacheFile: row["cacheFile"], pending: row["pending"])
-    }
-
-    /// A JSON object of strings (sorted by key), as the index keeps metadata.
-    static func json(_ strings: [String: String]) -> String {
-        JSONValue.object(strings.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }).serialized()
-    }
-
-    /// A JSON array of strings, as the index keeps shard lists.
-    static func json(_ strings: [String]) -> String { JSONValue.array(strings.map { .string($0) }).serialized() }
-
-    /// The members of a JSON object of strings (a metadata column).
-    static func stringMap(_ text: String) throws -> [String: String] {
-        guard case .object(let members) = try JSONValue.parse(Data(text.utf8)) else { throw IndexCorrupt("metadata is not an object: \(text)") }
-        return try Dictionary(members.map { ($0.0, try string($0.1, in: text)) }, uniquingKeysWith: { $1 })
-    }
-
-    /// The elements of a JSON array of strings (a shards column).
-    static func stringList(_ text: String) throws -> [String] {
-        guard case .array(let elements) = try JSONValue.parse(Data(text.utf8)) else { throw IndexCorrupt("a shard list is not an array: \(text)") }
-        return try elements.map { try string($0, in: text) }
-    }
-
-    private static func string(_ value: JSONValue, in text: String) throws -> String {
-        guard let s = value.stringValue else { throw IndexCorrupt("a metadata or shard value is not a string: \(text)") }
-        return s
-    }
-}
-
-/// The index holds something this version cannot read.
-struct IndexCorrupt: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = "the gateway's index is damaged: " + description }
 }
