@@ -14,6 +14,17 @@ typealias CLI = StorachaBinary
         return root
     }
 
+    /// `serve s3 --cache-size` takes sizes as people write them and refuses anything else in one line, before
+    /// starting anything.
+    @Test func cacheSizesThatAreNotSizesAreRefused() async throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for bad in ["12XB", "-1", "1.5.2G", "GiB", "ten"] {
+            let r = try await CLI.run(["serve", "s3", "--local", "--cache-size=\(bad)"], in: dir, environment: ["HOME": dir.path])
+            #expect(r.status != 0 && r.stderr.contains("--cache-size must be a size such as"), "\(bad): \(r.stderr)")
+        }
+    }
+
     @Test func cidMatchesTheJSClient() async throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
