@@ -12,10 +12,12 @@ struct S3Bench: AsyncParsableCommand {
             Copies --files small files and one --size file with rclone (default transfers) to the gateway (a child \
             `serve s3 --local` on a fresh profile) and to a local directory, in the same run, and reports files/s, MB/s, \
             the ratios, how long after each copy its objects were all on Storacha (the gateway acknowledges a PUT once \
-            the object is on its disk and uploads it after), and the gateway's peak RSS. The local figures are the best \
-            of three copies. When this rclone has `serve s3` (1.65 and later), the same copies also go to it, serving a \
-            local directory: another S3 server on the same machine, for reference. Needs rclone. Build with \
-            `swift build -c release` for meaningful numbers.
+            the object is on its disk and uploads it after), and the gateway's peak RSS. Every target is measured the \
+            same way: --runs copies, each into a fresh destination after the file systems were flushed (`sync`, \
+            untimed) and, for the gateway, after the previous copy's objects were all on Storacha; the best is kept. \
+            When this rclone has `serve s3` (1.65 and later), the same copies also go to it, serving a local directory: \
+            another S3 server on the same machine, for reference. Needs rclone. Build with `swift build -c release` \
+            for meaningful numbers.
             """)
 
     @Option(help: "Small files.")
@@ -26,6 +28,9 @@ struct S3Bench: AsyncParsableCommand {
 
     @Option(help: "Size of the large file in bytes (default 1 GiB).")
     var size: Int = 1 << 30
+
+    @Option(help: "Copies per target; the best is kept.")
+    var runs: Int = 3
 
     @Option(help: "The rclone binary.")
     var rclone: String = "rclone"
@@ -66,18 +71,13 @@ struct S3Bench: AsyncParsableCommand {
                       + (reference.map { RcloneS3Server.remote("ref", url: $0.url, accessKey: $0.accessKey, secretKey: $0.secretKey) } ?? ""))
                 .utf8).write(to: config)
             func copy(_ from: URL, _ to: String) async throws -> Double {
-                try await UpBench.timed {
+                Platform.flushFileSystems()  // so that no copy pays for the previous one's dirty pages
+                return try await UpBench.timed {
                     _ = try await ChildCommand.run(["--config", config.path, "copy", from.path, to], environment: env, executable: rclone)
                 }
             }
-            // The best of three copies to a fresh local directory each: the stricter baseline.
-            func copyLocally(_ from: URL, _ name: String) async throws -> Double {
-                var best = Double.infinity
-                for run in 0..<3 {
-                    let target = base.appendingPathComponent("\(name)-\(run)")
-                    best = min(best, try await copy(from, target.path))
-                }
-                return best
+            func rcloneCommand(_ arguments: [String]) async throws {
+                _ = try await ChildCommand.run(["--config", config.path] + arguments, environment: env, executable: rclone)
             }
             // Seconds until every acknowledged object is on Storacha (the gateway uploads them after its 200s),
             // so that one measurement's uploads do not run during the next.
@@ -88,17 +88,32 @@ struct S3Bench: AsyncParsableCommand {
                     }
                 }
             }
-            _ = try await ChildCommand.run(["--config", config.path, "mkdir", "st:small"], environment: env, executable: rclone)
-            _ = try await ChildCommand.run(["--config", config.path, "mkdir", "st:large"], environment: env, executable: rclone)
-            let smallLocal = try await copyLocally(small, "local-small")
-            let smallGateway = try await copy(small, "st:small")
-            let smallDrain = try await drain()
-            let largeLocal = try await copyLocally(large, "local-large")
-            let largeGateway = try await copy(large, "st:large")
-            let largeDrain = try await drain()
+            // The best of `runs` copies of `from`, each into a fresh bucket or directory.
+            func best(_ from: URL, _ name: String, remote: String?) async throws -> Double {
+                var best = Double.infinity
+                for run in 0..<max(1, runs) {
+                    let bucket = "\(name)-\(run)"
+                    if let remote {
+                        try await rcloneCommand(["mkdir", "\(remote):\(bucket)"])
+                        best = min(best, try await copy(from, "\(remote):\(bucket)"))
+                    } else {
+                        let target = base.appendingPathComponent("local").appendingPathComponent(bucket)
+                        best = min(best, try await copy(from, target.path))
+                        try? FileManager.default.removeItem(at: target)
+                    }
+                    if remote == "st" { drains[name] = max(drains[name] ?? 0, try await drain()) }
+                }
+                return best
+            }
+            var drains: [String: Double] = [:]
+            let smallLocal = try await best(small, "small", remote: nil)
+            let smallGateway = try await best(small, "small", remote: "st")
+            let largeLocal = try await best(large, "large", remote: nil)
+            let largeGateway = try await best(large, "large", remote: "st")
+            let (smallDrain, largeDrain) = (drains["small"] ?? 0, drains["large"] ?? 0)
             var referenceSeconds: (small: Double, large: Double)?
             if reference != nil {
-                referenceSeconds = (try await copy(small, "ref:small"), try await copy(large, "ref:large"))
+                referenceSeconds = (try await best(small, "small", remote: "ref"), try await best(large, "large", remote: "ref"))
             }
             let peak = Platform.peakResidentMemory(ofProcess: gateway.process.processIdentifier).map { Double($0) / 1_048_576 } ?? 0
             let (fsLocal, fsGateway) = (Double(files) / smallLocal, Double(files) / smallGateway)
@@ -150,8 +165,7 @@ struct RcloneS3Server {
 
     /// Starts it on a free port, or returns nil when this rclone has no `serve s3`.
     static func start(rclone: String, directory: URL, environment: [String: String]) async throws -> RcloneS3Server? {
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("small"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("large"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return try await BlockingIO.runOnOwnThread {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

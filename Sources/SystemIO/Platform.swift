@@ -75,6 +75,13 @@ public enum Platform {
         #endif
     }
 
+    /// `sync(2)`: writes every file system's dirty pages out, so that a benchmark does not pay for the previous one's.
+    public static func flushFileSystems() {
+        #if !os(Windows)
+        sync()
+        #endif
+    }
+
     /// `true` when standard input (0), output (1) or error (2) is a terminal.
     public static func isTerminal(_ descriptor: Int32) -> Bool {
         #if os(Windows)
