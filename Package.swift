@@ -55,6 +55,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -72,7 +73,7 @@ let package = Package(
         .target(
             name: "S3Gateway",
             dependencies: [
-                "S3Protocol", "StorachaClient", "SystemIO", "Multiformats", "IPLD", "UnixFS",
+                "S3Protocol", "StorachaClient", "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

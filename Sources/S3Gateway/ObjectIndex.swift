@@ -30,7 +30,7 @@ struct IndexEntry: Sendable {
 final class ObjectIndex: Sendable {
     let db: DatabasePool
     /// Bucket name → owner, as the `buckets` table holds them (only this index writes that table).
-    private let owners: Locked<[String: String]>
+    let owners: Locked<[String: String]>
 
     init(url: URL) throws {
         var config = Configuration()
@@ -67,6 +67,22 @@ final class ObjectIndex: Sendable {
         migrator.registerMigration("v5: local copy reads") { db in
             try db.execute(sql: "ALTER TABLE objects ADD COLUMN accessed REAL")
         }
+        migrator.registerMigration("v6: snapshots") { db in
+            try db.execute(sql: """
+                CREATE TABLE changed_buckets (bucket TEXT PRIMARY KEY, version INTEGER NOT NULL, first REAL NOT NULL, last REAL NOT NULL);
+                CREATE TABLE snapshots (manifest TEXT PRIMARY KEY, bucket TEXT NOT NULL, seq INTEGER NOT NULL, created REAL NOT NULL,
+                                        tree TEXT NOT NULL, meta TEXT NOT NULL, stores TEXT NOT NULL, blobs TEXT NOT NULL,
+                                        added INTEGER NOT NULL, recovered INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX snapshots_bucket ON snapshots (bucket, seq);
+                CREATE TABLE snapshot_blocks (cid TEXT PRIMARY KEY, bytes BLOB NOT NULL, store TEXT NOT NULL);
+                CREATE TABLE removals (root TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,
+                                       etag TEXT NOT NULL, shards TEXT NOT NULL, PRIMARY KEY (root, bucket, key));
+                """)
+            // Buckets an older version kept get their first snapshot.
+            try db.execute(sql: """
+                INSERT INTO changed_buckets (bucket, version, first, last) SELECT name, 1, 0, 0 FROM buckets
+                """)
+        }
         try migrator.migrate(db)
         try db.write { db in
             // Left by a crash between a row's change and its old body's removal (both are in one transaction now).
@@ -92,6 +108,7 @@ final class ObjectIndex: Sendable {
         let stored = try await db.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO buckets (name, owner, created) VALUES (?, ?, ?)",
                            arguments: [name, owner, Date().timeIntervalSince1970])
+            if db.changesCount > 0 { try ObjectIndex.changed(name, db) }
             return try String.fetchOne(db.cachedStatement(sql: "SELECT owner FROM buckets WHERE name = ?"), arguments: [name])
         }
         if let stored { owners.update { $0[name] = stored } }
@@ -103,6 +120,7 @@ final class ObjectIndex: Sendable {
             let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM objects WHERE bucket = ? LIMIT 1"), arguments: [name])
             guard count == 0 else { return false }
             try db.execute(sql: "DELETE FROM buckets WHERE name = ?", arguments: [name])
+            try ObjectIndex.changed(name, db)
             return true
         }
         if deleted { owners.update { $0[name] = nil } }
@@ -174,6 +192,8 @@ final class ObjectIndex: Sendable {
         let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?"),
                                    arguments: [bucket, record.info.key]).map(ObjectIndex.record)
         if let gone = old?.cacheFile, gone != record.cacheFile { try ObjectIndex.dropBody(gone, db) }
+        if let old { try ObjectIndex.released(old, bucket: bucket, keeping: record, db) }
+        if !record.pending || old.map({ !$0.pending }) == true { try ObjectIndex.changed(bucket, db) }
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, contentType, metadata, root, shards, cacheFile, pending)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -190,6 +210,10 @@ final class ObjectIndex: Sendable {
                 key]).map(ObjectIndex.record)
             try db.cachedStatement(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?").execute(arguments: [bucket, key])
             if let gone = old?.cacheFile { try ObjectIndex.dropBody(gone, db) }
+            if let old {
+                try ObjectIndex.released(old, bucket: bucket, keeping: nil, db)
+                if !old.pending { try ObjectIndex.changed(bucket, db) }
+            }
             return old
         }
     }
@@ -261,7 +285,9 @@ final class ObjectIndex: Sendable {
             try db.cachedStatement(sql: """
                 UPDATE objects SET root = ?, shards = ?, pending = 0 WHERE bucket = ? AND key = ? AND cacheFile = ? AND pending = 1
                 """).execute(arguments: [root, list, bucket, key, cacheFile])
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            try ObjectIndex.changed(bucket, db)
+            return true
         }
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import S3Protocol
 import ServiceLifecycle
+import UnixSignals
 
 /// Serves an ``S3Handler`` over HTTP with Hummingbird: requests become ``S3RequestHead``s with their body
 /// streamed, responses are written as they come (object bodies are never gathered in memory).
@@ -26,15 +27,18 @@ public enum S3HTTPServer {
         public func wait() async throws { try await task.value }
     }
 
-    /// Starts serving `handler` on `host:port` (0: a free port) and returns once listening.
-    public static func start(_ handler: S3Handler, host: String, port: Int, logger: Logger) async throws -> Running {
+    /// Starts serving `handler` on `host:port` (0: a free port) and returns once listening; with `stopOnSignals`,
+    /// SIGTERM and SIGINT stop it gracefully (``Running/wait()`` then returns).
+    public static func start(_ handler: S3Handler, host: String, port: Int, stopOnSignals: Bool = false, logger: Logger) async throws
+        -> Running {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = Application(responder: Responder(handler: handler),
                               server: .http1(additionalChannelHandlers: [ExpectContinueHandler()]),
                               configuration: .init(address: .hostname(host, port: port), serverName: "storacha-s3"),
                               onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
                               logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: stopOnSignals ? [.sigterm, .sigint] : [],
+                                                      logger: logger))
         let task = Task { try await group.run() }
         var bound = 0
         for await p in ports { bound = p; break }

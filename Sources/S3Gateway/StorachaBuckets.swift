@@ -27,11 +27,13 @@ public final class StorachaBuckets: S3Backend {
     /// Shared with the upload queue: see ``UploadQueue/contentLocks``.
     let contentLocks = KeyedLock<UploadQueue.ContentKey>()
     let commits: BatchedWork<IndexEntry, ObjectRecord?>
+    let snapshots: Snapshotter
 
     /// Buckets of `session`'s space, with the index and local copies under `directory`; blocks not kept
-    /// locally are read from the trustless gateway at `gatewayURL`.
+    /// locally are read from the trustless gateway at `gatewayURL`. Each bucket's latest `keepSnapshots` snapshots
+    /// are kept on Storacha.
     public init(session: SpaceSession, gatewayURL: String, directory: URL, localCopyLimit: UInt64 = LocalCopyBudget.unlimited,
-                logger: Logger) throws {
+                keepSnapshots: Int = 1, logger: Logger) throws {
         self.session = session
         self.gatewayURL = gatewayURL
         self.logger = logger
@@ -47,6 +49,8 @@ public final class StorachaBuckets: S3Backend {
         let budget = LocalCopyBudget(index: index, cache: cache, limit: localCopyLimit, logger: logger)
         self.budget = budget
         queue = UploadQueue(session: session, index: index, cache: cache, budget: budget, contentLocks: contentLocks, logger: logger)
+        snapshots = Snapshotter(index: index, session: session, directory: directory.appendingPathComponent("snapshots"),
+                                keep: keepSnapshots, contentLocks: contentLocks, logger: logger)
         commits = BatchedWork { [index, cache] entries in
             do {
                 // The local copies' directory entries are durable before any row refers to them.
@@ -178,14 +182,34 @@ public final class StorachaBuckets: S3Backend {
     /// concurrent calls share one directory fsync and one index transaction. Returns what the key held.
     func commit(_ entry: IndexEntry) async throws -> ObjectRecord? { try await commits.submit(entry) }
 
-    /// Removes what a crash left unacknowledged, trims the local copies to their budget and starts uploading
-    /// what was acknowledged before a restart. Call it before serving.
-    public func start() async {
+    /// Removes what a crash left unacknowledged, trims the local copies to their budget, starts uploading what was
+    /// acknowledged before a restart and starts making snapshots. On an empty index (a fresh data directory), first
+    /// rebuilds the buckets from their snapshots on Storacha, as owned by `owner(owner in the snapshot)`; a failure
+    /// to read them is thrown (serving an empty index would hide them). Call it before serving.
+    public func start(recoveringFor owner: @escaping @Sendable (String) -> String) async throws {
+        if try await index.isEmpty() {
+            let recovery = BucketRecovery(index: index, session: session, blocks: PrefetchingBlockSource(GatewayBlockSource(url: gatewayURL)),
+                                          logger: logger, owner: owner)
+            do { _ = try await recovery.run() } catch {
+                throw S3GatewayError("cannot rebuild the buckets from their snapshots on Storacha: \(error)")
+            }
+        }
         do { try await LocalCopyBudget.removeOrphans(index: index, cache: cache) } catch {
             logger.warning("could not look for leftover local copies: \(error)")
         }
         await budget.trim()
         await queue.resume()
+        await snapshots.start()
+    }
+
+    /// Snapshots every changed bucket now and stops making snapshots (at shutdown).
+    public func stop() async { await snapshots.stop() }
+
+    /// Returns once every change before this call is in a snapshot on Storacha and the uploads that nothing refers to
+    /// any more were removed.
+    public func settled() async {
+        await queue.drained()
+        await snapshots.settled()
     }
 
     /// How many acknowledged objects of the gateway whose data directory is `directory` wait for their upload.
@@ -237,26 +261,15 @@ public final class StorachaBuckets: S3Backend {
         if let old = try await index.remove(bucket, key: key) { await release(old, keeping: nil) }
     }
 
-    /// Drops what a replaced or deleted record held: its local copy, and its upload once no key refers to it.
+    /// Drops what a replaced or deleted record held: its local copy. Its upload is a removal candidate (recorded with the
+    /// change) that the ``Snapshotter`` removes once neither a key nor a retained snapshot refers to it.
     func release(_ old: ObjectRecord, keeping current: ObjectRecord?) async {
         if let file = old.cacheFile, file != current?.cacheFile, !LocalCopy.isInline(file) { await budget.remove(file) }
-        guard !old.pending, old.root != current?.root, let root = try? CID(old.root) else { return }
-        // In the background: an upload of the same bytes may hold the content's lock for a while, and the
-        // client's DELETE or PUT need not wait for Storacha.
-        Task { await self.removeUpload(root, of: old) }
     }
+}
 
-    /// Removes the upload `root` of a replaced or deleted record, and its shards, unless a key refers to it.
-    func removeUpload(_ root: CID, of old: ObjectRecord) async {
-        await contentLocks.withLock(UploadQueue.ContentKey(size: old.info.size, etag: old.info.etag)) {
-            guard (try? await self.index.references(root: old.root)) == false else { return }
-            do {
-                try await self.session.removeUpload(root, blobs: old.shards.compactMap { try? CID($0) })
-                self.logger.info("removed the upload \(old.root) (\(old.shards)) of a replaced or deleted object \(old.info.key)")
-            } catch {
-                self.logger.warning("could not remove the upload \(old.root) of a deleted object: \(error)")
-            }
-        }
-    }
-
+/// The gateway cannot do what it was asked, with the reason.
+public struct S3GatewayError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

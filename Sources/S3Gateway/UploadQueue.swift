@@ -152,7 +152,7 @@ actor UploadQueue {
     /// another key refers to it) when the key no longer holds the item.
     private func uploadAndRecord(_ file: ImportFile, _ item: Item) async throws -> Bool {
         let result = try await session.upload([file], options: PackOptions(wrap: false))
-        let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(try result.index.archive()))
+        let indexCID = try result.index.archiveCID()
         let blobs = result.shards.map(\.cid) + [indexCID]
         let recorded = try await index.markStored(item.bucket, key: item.key, cacheFile: item.cacheFile, root: result.root.description,
                                                   shards: blobs.map(\.description))

@@ -16,7 +16,10 @@ struct ServeS3Command: AsyncParsableCommand {
         discussion: """
             Every object is stored as its own upload in the space; buckets and S3 metadata live in the gateway's index \
             under --data, with local copies of the objects (up to --cache-size; copies of objects not uploaded yet \
-            always stay). Every request must be signed (AWS Signature V4) with the access key and secret key, which \
+            always stay). Each bucket's tree (keys, their uploads and S3 metadata) is also kept on Storacha as snapshots, \
+            a few seconds after changes and at shutdown, so that a gateway started on the same agent and space with an \
+            empty --data rebuilds every bucket from Storacha alone (docs/S3-SNAPSHOTS.md). Every request must be signed \
+            (AWS Signature V4) with the access key and secret key, which \
             are generated and kept in DATA/credentials.json (0600) unless given. With --local the local network is \
             used (no account, no network): on a fresh profile the agent logs in and creates a space by itself.
             """
@@ -37,6 +40,9 @@ struct ServeS3Command: AsyncParsableCommand {
         """, valueName: "size"))
     var cacheSize: String = "10GiB"
 
+    @Option(help: "Snapshots kept per bucket on Storacha (at least 1); older ones are removed.")
+    var keepSnapshots: Int = 1
+
     @Option(help: "The access key clients sign with ($STORACHA_S3_ACCESS_KEY).")
     var accessKey: String?
 
@@ -56,6 +62,7 @@ struct ServeS3Command: AsyncParsableCommand {
         guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT") }
         guard (accessKey == nil) == (secretKey == nil) else { throw ValidationError("give both --access-key and --secret-key, or neither") }
         if localData != nil && !local { throw ValidationError("--local-data applies to --local only") }
+        guard keepSnapshots >= 1 else { throw ValidationError("--keep-snapshots must be at least 1") }
         guard localCopyLimit != nil else {
             throw ValidationError("--cache-size must be a size such as 500MB, 10GiB or 0, or unlimited (not \(cacheSize))")
         }
@@ -88,12 +95,16 @@ struct ServeS3Command: AsyncParsableCommand {
             logger.logLevel = env["STORACHA_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .notice
             let buckets = try StorachaBuckets(session: agent.session(space: spaceDID), gatewayURL: agent.network.publicGateway,
                                               directory: directory, localCopyLimit: localCopyLimit ?? LocalCopyBudget.unlimited,
-                                              logger: logger)
-            await buckets.start()
+                                              keepSnapshots: keepSnapshots, logger: logger)
+            // One user: buckets recovered from their snapshots are this gateway's, whatever key made them.
+            let owner = credentials.accessKey
+            do { try await buckets.start(recoveringFor: { _ in owner }) } catch { throw CLIError("\(error)") }
             let handler = S3Handler(backend: buckets, secret: { $0 == credentials.accessKey ? credentials.secretKey : nil })
             guard let address = listenAddress else { throw CLIError("--listen must be HOST:PORT") }
             let running: S3HTTPServer.Running
-            do { running = try await S3HTTPServer.start(handler, host: address.host, port: address.port, logger: logger) } catch {
+            do {
+                running = try await S3HTTPServer.start(handler, host: address.host, port: address.port, stopOnSignals: true, logger: logger)
+            } catch {
                 throw CLIError("cannot listen on \(listen): \(error)")
             }
             try? DurableFile.write(Data(jsonLine(["url": .string(running.url)]).utf8), to: directory.appendingPathComponent("server.json"),
@@ -106,6 +117,8 @@ struct ServeS3Command: AsyncParsableCommand {
             // Unbuffered, so that a parent process sees the URL at once.
             FileHandle.standardOutput.write(Data((text + "\n").utf8))
             try await running.wait()
+            // SIGTERM or SIGINT: the changes since the last snapshot go up before the gateway exits.
+            await buckets.stop()
         }
     }
 

@@ -111,6 +111,14 @@ public struct DirectoryImporter {
         return try finalize(root)
     }
 
+    /// One directory of already imported entries (name → link), flat up to the HAMT threshold and a HAMT shard
+    /// above it, as ``importDirectory(_:sorted:)`` makes each of its directories; its blocks go to the sink.
+    public func directory(_ entries: [(name: String, link: UnixFSLink)]) throws -> UnixFSLink {
+        let links = entries.map { ($0.name, $0.link) }
+        if links.count <= settings.hamtThreshold { return try DirectoryNode.flat(links, sink: sink) }
+        return try HAMTBuilder(sink: sink).build(links)
+    }
+
     func finalize(_ dir: DirectoryTree) throws -> UnixFSLink {
         var links: [(String, UnixFSLink)] = []
         links.reserveCapacity(dir.order.count)

@@ -50,6 +50,9 @@ public struct ShardedDAGIndex: Sendable, Hashable {
 
     static func int(_ v: UInt64) -> IPLDValue { .integer(IPLDInteger(isNegative: false, magnitude: v)) }
 
+    /// The CID of ``archive()`` as a blob (CAR codec), as `space/index/add` names it.
+    public func archiveCID() throws -> CID { CID(codec: CID.Codec.car, multihash: .sha256(try archive())) }
+
     /// The index as a CAR: root block first, then one block per shard (sorted by digest bytes).
     public func archive() throws -> Data {
         var blocks: [Block] = []

@@ -1,0 +1,84 @@
+import CAR
+import Foundation
+import IPLD
+import Logging
+import Multiformats
+import StorachaClient
+import UnixFS
+
+/// Rebuilds the gateway's index from the space alone: finds the snapshot manifests among the space's uploads (the
+/// uploads whose root is DAG-CBOR), takes each bucket's latest (highest `seq`), and reads its metadata tree through
+/// the verified gateway reader, so that every key comes back with its size, time, ETag, content type, user metadata
+/// and upload. Objects' bytes are not fetched: they are read from Storacha when asked for.
+struct BucketRecovery {
+    let index: ObjectIndex
+    let session: SpaceSession
+    let blocks: any BlockSource
+    let logger: Logger
+    /// The access key that owns a recovered bucket, given the one its snapshot names.
+    let owner: @Sendable (String) -> String
+
+    /// Recovers every bucket that has a snapshot; returns how many.
+    func run() async throws -> Int {
+        var found: [String: [(cid: CID, manifest: SnapshotManifest)]] = [:]
+        for upload in try await session.listUploads() where upload.root.codec == DAGCBOR.code {
+            do {
+                guard let manifest = try SnapshotManifest.decode(try DAGCBOR.decode(try await blocks.block(upload.root))) else { continue }
+                found[manifest.bucket, default: []].append((upload.root, manifest))
+            } catch {
+                logger.warning("upload \(upload.root) is not a snapshot this gateway can read: \(error)")
+            }
+        }
+        for (bucket, list) in found {
+            let ordered = list.sorted { ($0.manifest.seq, $0.manifest.created) > ($1.manifest.seq, $1.manifest.created) }
+            let latest = ordered[0].manifest
+            var fetched: [(cid: String, bytes: Data)] = []
+            let read: (CID) async throws -> IPLDValue = { cid in
+                let bytes = try await blocks.block(cid)
+                fetched.append((cid.description, bytes))
+                return try DAGCBOR.decode(bytes)
+            }
+            var objects: [(String, SnapshotObject)] = []
+            let root = try await read(latest.meta)
+            if let keys = root["keys"] {
+                for (key, entry) in try await SnapshotMetadata.entries(keys, block: read) {
+                    if case .object(let object) = entry { objects.append((key, object)) }
+                }
+            }
+            try await walk(root, prefix: "", into: &objects, read: read)
+            let records = try ordered.map { item in
+                SnapshotRecord(manifest: item.cid, bucket: bucket, seq: item.manifest.seq, created: item.manifest.created,
+                               tree: item.manifest.tree, meta: item.manifest.meta, stores: item.manifest.stores,
+                               blobs: try BucketRecovery.manifestBlobs(item.manifest), added: 0, recovered: true)
+            }
+            try await index.restore(bucket: bucket, owner: owner(latest.owner), created: latest.bucketCreated, objects: objects,
+                                    snapshots: records, blocks: fetched)
+            logger.notice("recovered bucket \(bucket): \(objects.count) objects from snapshot \(latest.seq) (\(ordered[0].cid))")
+        }
+        return found.count
+    }
+
+    private func walk(_ node: IPLDValue, prefix: String, into objects: inout [(String, SnapshotObject)],
+                      read: (CID) async throws -> IPLDValue) async throws {
+        guard let list = node["entries"] else { throw SnapshotFormatError("a metadata node has no entries") }
+        for (name, entry) in try await SnapshotMetadata.entries(list, block: read) {
+            switch entry {
+            case .object(let object): objects.append((prefix + name, object))
+            case .directory(let cid): try await walk(try await read(cid), prefix: prefix + name + "/", into: &objects, read: read)
+            }
+        }
+    }
+
+    /// The blobs (shard, then index) that uploading `manifest`'s block as a CAR of its own stored: the packing is
+    /// deterministic, so they follow from the block.
+    static func manifestBlobs(_ manifest: SnapshotManifest) throws -> [CID] {
+        let block = try Block(dagCBOR: manifest.encode())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-manifest-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let car = directory.appendingPathComponent("manifest.car")
+        try CAREncoder.encode(roots: [block.cid], blocks: [block]).write(to: car)
+        let packed = try Packer.repack(car: car, into: directory)
+        return packed.shards.map(\.cid) + [try packed.index.archiveCID()]
+    }
+}

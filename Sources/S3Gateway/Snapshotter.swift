@@ -1,0 +1,249 @@
+import CAR
+import Foundation
+import IPLD
+import Logging
+import Multiformats
+import StorachaClient
+import SystemIO
+import UnixFS
+
+/// Makes the space the source of truth for the buckets: after changes (a few seconds after the last one, at most
+/// `longest` after the first, and at shutdown), uploads a snapshot of each changed bucket (``SnapshotBuild``: the new
+/// blocks as a tree upload, then a manifest upload that names the tree and every earlier tree upload it reuses),
+/// keeps `keep` snapshots per bucket and removes older ones, then removes the uploads of replaced and deleted objects
+/// that neither a key nor a retained snapshot refers to. A bucket's change mark is cleared only once its snapshot is
+/// recorded, so a crash at any point leaves the previous snapshot in place and the next start makes the new one.
+actor Snapshotter {
+    /// When a changed bucket's snapshot is made.
+    struct Timing: Sendable {
+        var quiet: Double = 2
+        var longest: Double = 30
+        var poll: Duration = .milliseconds(500)
+    }
+
+    let index: ObjectIndex
+    let session: SpaceSession
+    let directory: URL
+    let keep: Int
+    let timing: Timing
+    let logger: Logger
+    /// Shared with the upload queue: an upload and the removal of an upload of the same bytes never overlap.
+    let contentLocks: KeyedLock<UploadQueue.ContentKey>
+    private var loop: Task<Void, Never>?
+    private var rounds = 0
+    private var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
+
+    init(index: ObjectIndex, session: SpaceSession, directory: URL, keep: Int, contentLocks: KeyedLock<UploadQueue.ContentKey>,
+         logger: Logger, timing: Timing = Timing()) {
+        self.index = index
+        self.session = session
+        self.directory = directory
+        self.keep = max(1, keep)
+        self.contentLocks = contentLocks
+        self.logger = logger
+        self.timing = timing
+    }
+
+    /// Starts making snapshots in the background.
+    func start() {
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+        guard loop == nil else { return }
+        loop = Task {
+            while !Task.isCancelled {
+                await self.round(force: false)
+                try? await Task.sleep(for: self.timing.poll)
+            }
+        }
+    }
+
+    /// Stops the background work and snapshots every changed bucket now.
+    func stop() async {
+        loop?.cancel()
+        await loop?.value
+        loop = nil
+        await round(force: true)
+    }
+
+    /// Returns once a whole round (snapshots and removals) has run after this call, with no bucket changed before it
+    /// left without its snapshot (for tests and `drained`).
+    func settled() async {
+        while true {
+            let target = rounds + 2
+            await withCheckedContinuation { waiters.append((target, $0)) }
+            if (try? await index.changedBuckets().isEmpty) ?? true { return }
+        }
+    }
+
+    /// Snapshots the buckets that are due (all changed ones with `force`), then removes what nothing refers to.
+    func round(force: Bool) async {
+        let now = Date().timeIntervalSince1970
+        do {
+            for change in try await index.changedBuckets()
+            where force || now - change.last >= timing.quiet || now - change.first >= timing.longest {
+                do { try await snapshot(change.bucket) } catch {
+                    logger.warning("snapshot of bucket \(change.bucket) failed, will retry: \(error)")
+                }
+            }
+            try await sweep()
+        } catch {
+            logger.warning("snapshot round failed: \(error)")
+        }
+        rounds += 1
+        let done = waiters.filter { $0.0 <= rounds }
+        waiters.removeAll { $0.0 <= rounds }
+        for (_, c) in done { c.resume() }
+    }
+
+    /// Snapshots one bucket (or, when it was deleted, removes its snapshots).
+    func snapshot(_ bucket: String) async throws {
+        let previous = try await index.snapshots(bucket)
+        let all = try await index.allSnapshots()
+        let known = Array(Set(all.flatMap(\.stores)))
+        var build = try await SnapshotBuild.make(bucket, index: index, stores: known, full: false, directory: directory)
+        if build.needsFull { build = try await SnapshotBuild.make(bucket, index: index, stores: known, full: true, directory: directory) }
+        defer { if let car = build.car { try? FileManager.default.removeItem(at: car) } }
+        guard let owner = build.owner else {
+            try await prune(bucket, keep: 0)
+            try await index.clear(bucket, version: build.version)
+            logger.info("removed the snapshots of deleted bucket \(bucket)")
+            return
+        }
+        if let last = previous.first, last.tree == build.tree, last.meta == build.meta {
+            try await index.clear(bucket, version: build.version)
+            return
+        }
+        var stores = build.inherited
+        if let car = build.car {
+            let result = try await session.upload(car: car)
+            let own = SnapshotStore(root: result.root, blobs: result.shards.map(\.cid) + [try result.index.archiveCID()])
+            stores = [own] + stores.filter { $0.root != own.root }
+        }
+        let manifest = SnapshotManifest(bucket: bucket, owner: owner, seq: (previous.first?.seq ?? 0) + 1, created: build.created,
+                                        bucketCreated: build.bucketCreated, tree: build.tree, meta: build.meta, stores: stores)
+        let block = try Block(dagCBOR: manifest.encode())
+        let manifestCAR = directory.appendingPathComponent("manifest-\(UUID().uuidString).car")
+        defer { try? FileManager.default.removeItem(at: manifestCAR) }
+        try CAREncoder.encode(roots: [block.cid], blocks: [block]).write(to: manifestCAR)
+        let uploaded = try await session.upload(car: manifestCAR)
+        let record = SnapshotRecord(manifest: block.cid, bucket: bucket, seq: manifest.seq, created: manifest.created, tree: build.tree,
+                                    meta: build.meta, stores: stores,
+                                    blobs: uploaded.shards.map(\.cid) + [try uploaded.index.archiveCID()],
+                                    added: build.added + 1, recovered: false)
+        try await index.record(record, car: build.car, store: stores.first?.root.description ?? "", version: build.version)
+        logger.info("snapshot \(manifest.seq) of bucket \(bucket): \(block.cid) (tree \(build.tree), \(build.added + 1) new blocks)")
+        try await prune(bucket, keep: keep)
+    }
+
+    /// Removes `bucket`'s snapshots beyond the latest `keep`: their manifest uploads, and the tree uploads (and blobs)
+    /// that no retained snapshot of any bucket uses.
+    func prune(_ bucket: String, keep: Int) async throws {
+        let all = try await index.allSnapshots()
+        let doomed = Array(all.filter { $0.bucket == bucket }.dropFirst(keep))
+        guard !doomed.isEmpty else { return }
+        let gone = Set(doomed.map(\.manifest))
+        let retained = all.filter { !gone.contains($0.manifest) }
+        let retainedStores = Set(retained.flatMap(\.stores).map(\.root))
+        let retainedBlobs = Set(retained.flatMap { $0.blobs + $0.stores.flatMap(\.blobs) })
+        for snapshot in doomed {
+            try await session.removeUpload(snapshot.manifest, blobs: snapshot.blobs.filter { !retainedBlobs.contains($0) })
+        }
+        var removed: Set<CID> = []
+        for store in doomed.flatMap(\.stores) where !retainedStores.contains(store.root) && removed.insert(store.root).inserted {
+            try await session.removeUpload(store.root, blobs: store.blobs.filter { !retainedBlobs.contains($0) })
+        }
+        try await index.forget(doomed.map(\.manifest))
+        logger.info("removed \(doomed.count) superseded snapshot(s) of bucket \(bucket)")
+    }
+
+    /// Removes the uploads of replaced and deleted objects that no key and no retained snapshot refers to.
+    func sweep() async throws {
+        let candidates = try await index.removalCandidates()
+        guard !candidates.isEmpty else { return }
+        let snapshots = Dictionary(grouping: try await index.allSnapshots(), by: \.bucket)
+        for (root, group) in candidates {
+            if try await index.references(root: root) {
+                try await index.dropRemovals(root: root)
+                continue
+            }
+            var held = false
+            for candidate in group {
+                for snapshot in snapshots[candidate.bucket] ?? [] where try await holds(snapshot, candidate) { held = true }
+            }
+            guard !held, let cid = try? CID(root), let first = group.first else { continue }
+            try await contentLocks.withLock(UploadQueue.ContentKey(size: first.size, etag: first.etag)) {
+                guard try await !self.index.references(root: root) else { return }
+                try await self.session.removeUpload(cid, blobs: first.shards.compactMap { try? CID($0) })
+                self.logger.info("removed the upload \(root) of replaced or deleted \(first.bucket)/\(first.key)")
+            }
+            try await index.dropRemovals(root: root)
+        }
+    }
+
+    /// Whether `snapshot` holds `candidate`'s key with its upload (true when its blocks are not kept locally).
+    func holds(_ snapshot: SnapshotRecord, _ candidate: RemovalCandidate) async throws -> Bool {
+        let found: SnapshotLookup.Outcome
+        do {
+            found = try await SnapshotLookup.object(candidate.key, meta: snapshot.meta) { [index] cid in
+                guard let block = try await index.snapshotBlock(cid) else { return nil }
+                return try DAGCBOR.decode(block.bytes)
+            }
+        } catch {
+            return true  // a page not kept locally: keep the object
+        }
+        switch found {
+        case .missingBlock: return true
+        case .absent: return false
+        case .found(let object): return object.root.description == candidate.root
+        }
+    }
+}
+
+extension ObjectIndex {
+    /// Clears `bucket`'s change mark if nothing changed after `version`.
+    func clear(_ bucket: String, version: Int?) async throws {
+        guard let version else { return }
+        try await db.write { db in try ObjectIndex.clearChange(bucket, version: version, db) }
+    }
+}
+
+/// Finds a key in a snapshot's metadata tree.
+enum SnapshotLookup {
+    enum Outcome {
+        case found(SnapshotObject)
+        case absent
+        case missingBlock
+    }
+
+    static func object(_ key: String, meta: CID, block: @Sendable (CID) async throws -> IPLDValue?) async throws -> Outcome {
+        guard let root = try await block(meta) else { return .missingBlock }
+        if let keys = root["keys"] {
+            for (name, entry) in try await SnapshotMetadata.entries(keys, block: { try await required($0, block) })
+            where name == key {
+                if case .object(let object) = entry { return .found(object) }
+            }
+        }
+        guard let parts = SnapshotPaths.segments(key) else { return .absent }
+        var node = root
+        for (i, part) in parts.enumerated() {
+            guard let list = node["entries"] else { return .absent }
+            let entries = try await SnapshotMetadata.entries(list, block: { try await required($0, block) })
+            guard let entry = entries.first(where: { $0.0 == part })?.1 else { return .absent }
+            switch entry {
+            case .object(let object): return i == parts.count - 1 ? .found(object) : .absent
+            case .directory(let cid):
+                guard i < parts.count - 1 else { return .absent }
+                guard let next = try await block(cid) else { return .missingBlock }
+                node = next
+            }
+        }
+        return .absent
+    }
+
+    private static func required(_ cid: CID, _ block: @Sendable (CID) async throws -> IPLDValue?) async throws -> IPLDValue {
+        guard let value = try await block(cid) else { throw SnapshotFormatError("block \(cid) is not kept locally") }
+        return value
+    }
+}
