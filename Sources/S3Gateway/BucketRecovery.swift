@@ -4,6 +4,7 @@ import IPLD
 import Logging
 import Multiformats
 import StorachaClient
+import SystemIO
 import UnixFS
 
 /// Rebuilds the gateway's index from the space alone: finds the snapshot manifests among the space's uploads (the
@@ -32,41 +33,22 @@ struct BucketRecovery {
         for (bucket, list) in found {
             let ordered = list.sorted { ($0.manifest.seq, $0.manifest.created) > ($1.manifest.seq, $1.manifest.created) }
             let latest = ordered[0].manifest
-            var fetched: [(cid: String, bytes: Data)] = []
-            let read: (CID) async throws -> IPLDValue = { cid in
+            let fetched = Locked<[(cid: String, bytes: Data)]>([])
+            let objects = try await SnapshotLookup.objects(meta: latest.meta) { [blocks] cid in
                 let bytes = try await blocks.block(cid)
-                fetched.append((cid.description, bytes))
+                fetched.update { $0.append((cid.description, bytes)) }
                 return try DAGCBOR.decode(bytes)
             }
-            var objects: [(String, SnapshotObject)] = []
-            let root = try await read(latest.meta)
-            if let keys = root["keys"] {
-                for (key, entry) in try await SnapshotMetadata.entries(keys, block: read) {
-                    if case .object(let object) = entry { objects.append((key, object)) }
-                }
-            }
-            try await walk(root, prefix: "", into: &objects, read: read)
             let records = try ordered.map { item in
                 SnapshotRecord(manifest: item.cid, bucket: bucket, seq: item.manifest.seq, created: item.manifest.created,
                                tree: item.manifest.tree, meta: item.manifest.meta, stores: item.manifest.stores,
                                blobs: try BucketRecovery.manifestBlobs(item.manifest), added: 0, recovered: true)
             }
             try await index.restore(bucket: bucket, owner: owner(latest.owner), created: latest.bucketCreated, objects: objects,
-                                    snapshots: records, blocks: fetched)
+                                    snapshots: records, blocks: fetched.value)
             logger.notice("recovered bucket \(bucket): \(objects.count) objects from snapshot \(latest.seq) (\(ordered[0].cid))")
         }
         return found.count
-    }
-
-    private func walk(_ node: IPLDValue, prefix: String, into objects: inout [(String, SnapshotObject)],
-                      read: (CID) async throws -> IPLDValue) async throws {
-        guard let list = node["entries"] else { throw SnapshotFormatError("a metadata node has no entries") }
-        for (name, entry) in try await SnapshotMetadata.entries(list, block: read) {
-            switch entry {
-            case .object(let object): objects.append((prefix + name, object))
-            case .directory(let cid): try await walk(try await read(cid), prefix: prefix + name + "/", into: &objects, read: read)
-            }
-        }
     }
 
     /// The blobs (shard, then index) that uploading `manifest`'s block as a CAR of its own stored: the packing is

@@ -1,6 +1,7 @@
 import CAR
 import Foundation
 import GRDB
+import IPLD
 import Multiformats
 import StorachaClient
 
@@ -133,6 +134,11 @@ extension ObjectIndex {
     static func snapshotBlock(_ cid: String, _ db: Database) throws -> (bytes: Data, store: String)? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT bytes, store FROM snapshot_blocks WHERE cid = ?"), arguments: [cid])
             .map { (bytes: $0["bytes"], store: $0["store"]) }
+    }
+
+    /// A snapshot block kept locally, decoded.
+    static func snapshotValue(_ cid: CID, _ db: Database) throws -> IPLDValue? {
+        try snapshotBlock(cid.description, db).map { try DAGCBOR.decode($0.bytes) }
     }
 
     /// Removal candidates, grouped by root.

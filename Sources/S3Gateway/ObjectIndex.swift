@@ -93,16 +93,30 @@ final class ObjectIndex: Sendable {
         self.db = db
     }
 
-    func buckets(owner: String) async throws -> [S3BucketInfo] {
+    /// Every bucket, by name.
+    func buckets() async throws -> [S3BucketInfo] {
         try await db.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT name, created FROM buckets WHERE owner = ? ORDER BY name"), arguments: [owner]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT name, created FROM buckets ORDER BY name")).map {
                 S3BucketInfo(name: $0["name"], created: Date(timeIntervalSince1970: $0["created"]))
             }
         }
     }
 
-    /// The bucket's owner, or nil when it does not exist (from memory: every request asks).
-    func owner(of bucket: String) -> String? { owners.value[bucket] }
+    /// The bucket's owner, or nil when it does not exist (from memory: every request asks; a bucket made by another
+    /// process, such as `storacha s3 restore`, is read from the database on its first request).
+    func owner(of bucket: String) -> String? {
+        if let owner = owners.value[bucket] { return owner }
+        guard let stored = try? db.read({ db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT owner FROM buckets WHERE name = ?"), arguments: [bucket])
+        }) else { return nil }
+        owners.update { $0[bucket] = stored }
+        return stored
+    }
+
+    /// The bucket's owner as the database holds it.
+    func storedOwner(of bucket: String) async throws -> String? {
+        try await db.read { db in try String.fetchOne(db, sql: "SELECT owner FROM buckets WHERE name = ?", arguments: [bucket]) }
+    }
 
     func createBucket(_ name: String, owner: String) async throws {
         let stored = try await db.write { db in
@@ -193,7 +207,8 @@ final class ObjectIndex: Sendable {
                                    arguments: [bucket, record.info.key]).map(ObjectIndex.record)
         if let gone = old?.cacheFile, gone != record.cacheFile { try ObjectIndex.dropBody(gone, db) }
         if let old { try ObjectIndex.released(old, bucket: bucket, keeping: record, db) }
-        if !record.pending || old.map({ !$0.pending }) == true { try ObjectIndex.changed(bucket, db) }
+        // A key whose new object is not uploaded yet keeps its old one in snapshots until the upload (markStored).
+        if !record.pending { try ObjectIndex.changed(bucket, db) }
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, contentType, metadata, root, shards, cacheFile, pending)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -212,7 +227,7 @@ final class ObjectIndex: Sendable {
             if let gone = old?.cacheFile { try ObjectIndex.dropBody(gone, db) }
             if let old {
                 try ObjectIndex.released(old, bucket: bucket, keeping: nil, db)
-                if !old.pending { try ObjectIndex.changed(bucket, db) }
+                try ObjectIndex.changed(bucket, db)
             }
             return old
         }
@@ -254,6 +269,15 @@ final class ObjectIndex: Sendable {
         config.busyMode = .timeout(10)
         let queue = try DatabaseQueue(path: url.path, configuration: config)
         return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE pending = 1") ?? 0 }
+    }
+
+    /// How many buckets of the index at `url` changed since their last snapshot (read-only; while a gateway runs on it).
+    static func changedCount(at url: URL) throws -> Int {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        let queue = try DatabaseQueue(path: url.path, configuration: config)
+        return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM changed_buckets") ?? 0 }
     }
 
     /// How many local copies the index at `url` names: files in the cache directory, and bodies it holds itself

@@ -28,10 +28,10 @@ struct SnapshotBuild {
     /// At most this many earlier tree uploads are inherited; beyond, a snapshot is written whole.
     static let maxInheritedStores = 8
 
-    /// Builds `bucket`'s tree from the objects on Storacha (pending ones are in a later snapshot); with `full`,
-    /// every block is new.
-    static func make(_ bucket: String, index: ObjectIndex, stores known: [SnapshotStore], full: Bool, directory: URL) async throws
-        -> SnapshotBuild {
+    /// Builds `bucket`'s tree from the objects on Storacha; a key whose new object is not uploaded yet keeps what the
+    /// previous snapshot (`previous`, its metadata root) had under it. With `full`, every block is new.
+    static func make(_ bucket: String, index: ObjectIndex, previous: CID?, stores known: [SnapshotStore], full: Bool,
+                     directory: URL) async throws -> SnapshotBuild {
         let sections = directory.appendingPathComponent("sections-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: sections) }
         guard FileManager.default.createFile(atPath: sections.path, contents: nil) else {
@@ -43,8 +43,18 @@ struct SnapshotBuild {
             let version = try Int.fetchOne(db, sql: "SELECT version FROM changed_buckets WHERE bucket = ?", arguments: [bucket])
             let bucketRow = try Row.fetchOne(db, sql: "SELECT owner, created FROM buckets WHERE name = ?", arguments: [bucket])
             var directories: Set<String> = []
-            let keys = try String.fetchCursor(db, sql: "SELECT key FROM objects WHERE bucket = ? AND pending = 0", arguments: [bucket])
-            while let key = try keys.next() { for d in SnapshotPaths.directories(of: key) { directories.insert(d) } }
+            var carried: [String: SnapshotObject] = [:]
+            let keys = try Row.fetchCursor(db, sql: "SELECT key, pending FROM objects WHERE bucket = ?", arguments: [bucket])
+            while let row = try keys.next() {
+                let key: String = row["key"]
+                if row["pending"] as Bool {
+                    guard let previous, case .found(let object) = try SnapshotLookup.object(key, meta: previous, block: {
+                        try ObjectIndex.snapshotValue($0, db)
+                    }) else { continue }
+                    carried[key] = object
+                }
+                for d in SnapshotPaths.directories(of: key) { directories.insert(d) }
+            }
             var seen: Set<CID> = []
             var stores: Set<String> = []
             var added = 0
@@ -59,10 +69,14 @@ struct SnapshotBuild {
                 try output.write(contentsOf: block.bytes)
                 added += 1
             }
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM objects WHERE bucket = ? AND pending = 0 ORDER BY key", arguments: [bucket])
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM objects WHERE bucket = ? ORDER BY key", arguments: [bucket])
             while let row = try rows.next() {
                 let record = try ObjectIndex.record(row)
-                try builder.add(record.info.key, try SnapshotObject(record))
+                if !record.pending {
+                    try builder.add(record.info.key, try SnapshotObject(record))
+                } else if let object = carried[record.info.key] {
+                    try builder.add(record.info.key, object)
+                }
             }
             let (tree, meta) = try builder.finish()
             let inherited = try stores.sorted().map { name -> SnapshotStore in

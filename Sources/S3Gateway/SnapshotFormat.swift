@@ -163,20 +163,36 @@ enum SnapshotMetadata {
 
     /// The entries of a list value, reading pages through `block`.
     static func entries(_ list: IPLDValue, block: (CID) async throws -> IPLDValue) async throws -> [(String, SnapshotEntry)] {
-        var pairs: [IPLDValue] = []
-        if let inline = list.listValue {
-            pairs = inline
-        } else if let pages = list["pages"]?.listValue {
-            for page in pages {
-                guard let cid = page.linkValue, let items = try await block(cid)["entries"]?.listValue else {
-                    throw SnapshotFormatError("a metadata page is not a list of entries")
-                }
-                pairs += items
-            }
-        } else {
-            throw SnapshotFormatError("a metadata list is neither entries nor pages")
-        }
-        return try pairs.map { pair in
+        var pairs = try inline(list) ?? []
+        for page in try pages(list) { pairs += try entries(ofPage: try await block(page)) }
+        return try decode(pairs)
+    }
+
+    /// The entries of a list value, reading pages through `block` (blocks at hand, such as the index's).
+    static func entries(_ list: IPLDValue, localBlock block: (CID) throws -> IPLDValue) throws -> [(String, SnapshotEntry)] {
+        var pairs = try inline(list) ?? []
+        for page in try pages(list) { pairs += try entries(ofPage: try block(page)) }
+        return try decode(pairs)
+    }
+
+    private static func inline(_ list: IPLDValue) throws -> [IPLDValue]? {
+        if let inline = list.listValue { return inline }
+        guard list["pages"] != nil else { throw SnapshotFormatError("a metadata list is neither entries nor pages") }
+        return nil
+    }
+
+    private static func pages(_ list: IPLDValue) throws -> [CID] {
+        guard let pages = list["pages"]?.listValue else { return [] }
+        return try pages.map { guard let cid = $0.linkValue else { throw SnapshotFormatError("a metadata page is not a link") }; return cid }
+    }
+
+    private static func entries(ofPage page: IPLDValue) throws -> [IPLDValue] {
+        guard let items = page["entries"]?.listValue else { throw SnapshotFormatError("a metadata page is not a list of entries") }
+        return items
+    }
+
+    private static func decode(_ pairs: [IPLDValue]) throws -> [(String, SnapshotEntry)] {
+        try pairs.map { pair in
             guard let items = pair.listValue, items.count == 2, let name = items[0].stringValue else {
                 throw SnapshotFormatError("a metadata entry is not [name, entry]")
             }

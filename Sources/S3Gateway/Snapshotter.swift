@@ -102,8 +102,11 @@ actor Snapshotter {
         let previous = try await index.snapshots(bucket)
         let all = try await index.allSnapshots()
         let known = Array(Set(all.flatMap(\.stores)))
-        var build = try await SnapshotBuild.make(bucket, index: index, stores: known, full: false, directory: directory)
-        if build.needsFull { build = try await SnapshotBuild.make(bucket, index: index, stores: known, full: true, directory: directory) }
+        let last = previous.first?.meta
+        var build = try await SnapshotBuild.make(bucket, index: index, previous: last, stores: known, full: false, directory: directory)
+        if build.needsFull {
+            build = try await SnapshotBuild.make(bucket, index: index, previous: last, stores: known, full: true, directory: directory)
+        }
         defer { if let car = build.car { try? FileManager.default.removeItem(at: car) } }
         guard let owner = build.owner else {
             try await prune(bucket, keep: 0)
@@ -184,19 +187,12 @@ actor Snapshotter {
 
     /// Whether `snapshot` holds `candidate`'s key with its upload (true when its blocks are not kept locally).
     func holds(_ snapshot: SnapshotRecord, _ candidate: RemovalCandidate) async throws -> Bool {
-        let found: SnapshotLookup.Outcome
-        do {
-            found = try await SnapshotLookup.object(candidate.key, meta: snapshot.meta) { [index] cid in
-                guard let block = try await index.snapshotBlock(cid) else { return nil }
-                return try DAGCBOR.decode(block.bytes)
+        try await index.db.read { db in
+            switch try? SnapshotLookup.object(candidate.key, meta: snapshot.meta, block: { try ObjectIndex.snapshotValue($0, db) }) {
+            case .found(let object)?: return object.root.description == candidate.root
+            case .absent?: return false
+            case .missingBlock?, nil: return true  // not kept locally, or unreadable: keep the object
             }
-        } catch {
-            return true  // a page not kept locally: keep the object
-        }
-        switch found {
-        case .missingBlock: return true
-        case .absent: return false
-        case .found(let object): return object.root.description == candidate.root
         }
     }
 }
@@ -209,7 +205,7 @@ extension ObjectIndex {
     }
 }
 
-/// Finds a key in a snapshot's metadata tree.
+/// Finds a key in a snapshot's metadata tree, from blocks at hand.
 enum SnapshotLookup {
     enum Outcome {
         case found(SnapshotObject)
@@ -217,11 +213,14 @@ enum SnapshotLookup {
         case missingBlock
     }
 
-    static func object(_ key: String, meta: CID, block: @Sendable (CID) async throws -> IPLDValue?) async throws -> Outcome {
-        guard let root = try await block(meta) else { return .missingBlock }
+    static func object(_ key: String, meta: CID, block: (CID) throws -> IPLDValue?) throws -> Outcome {
+        let required: (CID) throws -> IPLDValue = { cid in
+            guard let value = try block(cid) else { throw SnapshotFormatError("block \(cid) is not kept locally") }
+            return value
+        }
+        guard let root = try block(meta) else { return .missingBlock }
         if let keys = root["keys"] {
-            for (name, entry) in try await SnapshotMetadata.entries(keys, block: { try await required($0, block) })
-            where name == key {
+            for (name, entry) in try SnapshotMetadata.entries(keys, localBlock: required) where name == key {
                 if case .object(let object) = entry { return .found(object) }
             }
         }
@@ -229,21 +228,15 @@ enum SnapshotLookup {
         var node = root
         for (i, part) in parts.enumerated() {
             guard let list = node["entries"] else { return .absent }
-            let entries = try await SnapshotMetadata.entries(list, block: { try await required($0, block) })
-            guard let entry = entries.first(where: { $0.0 == part })?.1 else { return .absent }
+            guard let entry = try SnapshotMetadata.entries(list, localBlock: required).first(where: { $0.0 == part })?.1 else { return .absent }
             switch entry {
             case .object(let object): return i == parts.count - 1 ? .found(object) : .absent
             case .directory(let cid):
                 guard i < parts.count - 1 else { return .absent }
-                guard let next = try await block(cid) else { return .missingBlock }
+                guard let next = try block(cid) else { return .missingBlock }
                 node = next
             }
         }
         return .absent
-    }
-
-    private static func required(_ cid: CID, _ block: @Sendable (CID) async throws -> IPLDValue?) async throws -> IPLDValue {
-        guard let value = try await block(cid) else { throw SnapshotFormatError("block \(cid) is not kept locally") }
-        return value
     }
 }

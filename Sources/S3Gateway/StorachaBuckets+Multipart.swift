@@ -120,7 +120,7 @@ extension StorachaBuckets {
     }
 
     public func listMultipartUploads(_ bucket: String, accessKey: String) async throws -> [S3MultipartInfo] {
-        try await authorize(bucket, accessKey)
+        try await authorize(bucket, accessKey, .read)
         return try await index.uploads(bucket: bucket).map { S3MultipartInfo(key: $0.key, uploadID: $0.id, initiated: $0.initiated) }
     }
 }

@@ -28,13 +28,16 @@ public final class StorachaBuckets: S3Backend {
     let contentLocks = KeyedLock<UploadQueue.ContentKey>()
     let commits: BatchedWork<IndexEntry, ObjectRecord?>
     let snapshots: Snapshotter
+    /// Who may sign requests, and which buckets each may read or write.
+    let users: GatewayUsers
 
     /// Buckets of `session`'s space, with the index and local copies under `directory`; blocks not kept
     /// locally are read from the trustless gateway at `gatewayURL`. Each bucket's latest `keepSnapshots` snapshots
     /// are kept on Storacha.
     public init(session: SpaceSession, gatewayURL: String, directory: URL, localCopyLimit: UInt64 = LocalCopyBudget.unlimited,
-                keepSnapshots: Int = 1, logger: Logger) throws {
+                keepSnapshots: Int = 1, users: GatewayUsers, logger: Logger) throws {
         self.session = session
+        self.users = users
         self.gatewayURL = gatewayURL
         self.logger = logger
         cache = directory.appendingPathComponent("objects")
@@ -67,23 +70,25 @@ public final class StorachaBuckets: S3Backend {
     static func noSuchBucket(_ bucket: String) -> S3Error { S3Error("NoSuchBucket", status: 404, "The specified bucket does not exist: \(bucket)") }
     static func noSuchKey(_ key: String) -> S3Error { S3Error("NoSuchKey", status: 404, "The specified key does not exist: \(key)") }
 
-    /// Checks that `bucket` exists and belongs to `accessKey`.
-    func authorize(_ bucket: String, _ accessKey: String) async throws {
-        guard let owner = index.owner(of: bucket) else { throw StorachaBuckets.noSuchBucket(bucket) }
-        guard owner == accessKey else { throw S3Error("AccessDenied", status: 403, "Access Denied") }
+    static let accessDenied = S3Error("AccessDenied", status: 403, "Access Denied")
+
+    /// Checks that `accessKey` may `access` `bucket` (AccessDenied, whether or not it exists), then that it exists.
+    func authorize(_ bucket: String, _ accessKey: String, _ access: GatewayAccess = .write) async throws {
+        guard users.may(accessKey, access, bucket) else { throw StorachaBuckets.accessDenied }
+        guard index.owner(of: bucket) != nil else { throw StorachaBuckets.noSuchBucket(bucket) }
     }
 
-    public func listBuckets(accessKey: String) async throws -> [S3BucketInfo] { try await index.buckets(owner: accessKey) }
+    public func listBuckets(accessKey: String) async throws -> [S3BucketInfo] {
+        try await index.buckets().filter { users.may(accessKey, .read, $0.name) }
+    }
 
     public func createBucket(_ bucket: String, accessKey: String) async throws {
-        if let owner = index.owner(of: bucket) {
-            guard owner == accessKey else { throw S3Error("BucketAlreadyExists", status: 409, "The requested bucket name is not available.") }
-            return
-        }
+        guard users.may(accessKey, .write, bucket) else { throw StorachaBuckets.accessDenied }
+        if index.owner(of: bucket) != nil { return }
         try await index.createBucket(bucket, owner: accessKey)
     }
 
-    public func headBucket(_ bucket: String, accessKey: String) async throws { try await authorize(bucket, accessKey) }
+    public func headBucket(_ bucket: String, accessKey: String) async throws { try await authorize(bucket, accessKey, .read) }
 
     public func deleteBucket(_ bucket: String, accessKey: String) async throws {
         try await authorize(bucket, accessKey)
@@ -93,18 +98,18 @@ public final class StorachaBuckets: S3Backend {
     }
 
     public func listObjects(_ bucket: String, prefix: String, after: String?, limit: Int, accessKey: String) async throws -> [S3ObjectInfo] {
-        try await authorize(bucket, accessKey)
+        try await authorize(bucket, accessKey, .read)
         return try await index.list(bucket, prefix: prefix, after: after, limit: limit)
     }
 
     public func headObject(_ bucket: String, key: String, accessKey: String) async throws -> S3ObjectInfo {
-        try await authorize(bucket, accessKey)
+        try await authorize(bucket, accessKey, .read)
         guard let record = try await index.object(bucket, key: key) else { throw StorachaBuckets.noSuchKey(key) }
         return record.info
     }
 
     public func getObject(_ bucket: String, key: String, range: Range<UInt64>?, accessKey: String) async throws -> S3ObjectContent {
-        try await authorize(bucket, accessKey)
+        try await authorize(bucket, accessKey, .read)
         guard let record = try await index.object(bucket, key: key) else { throw StorachaBuckets.noSuchKey(key) }
         let wanted = range ?? 0..<record.info.size
         if let name = record.cacheFile, LocalCopy.isInline(name), let body = try await index.body(name), body.count == record.info.size {
@@ -217,13 +222,18 @@ public final class StorachaBuckets: S3Backend {
         try ObjectIndex.pendingCount(at: directory.appendingPathComponent("index.sqlite"))
     }
 
+    /// How many buckets of the gateway whose data directory is `directory` changed since their last snapshot.
+    public static func unsnapshottedBuckets(directory: URL) throws -> Int {
+        try ObjectIndex.changedCount(at: directory.appendingPathComponent("index.sqlite"))
+    }
+
     /// Returns once every acknowledged object is on Storacha.
     public func drained() async { await queue.drained() }
 
     public func copyObject(from: (bucket: String, key: String), to: (bucket: String, key: String), contentType: String?,
                            metadata: [String: String]?, accessKey: String) async throws -> S3ObjectInfo {
-        try await authorize(from.bucket, accessKey)
-        try await authorize(to.bucket, accessKey)
+        try await authorize(from.bucket, accessKey, .read)
+        try await authorize(to.bucket, accessKey, .write)
         guard let source = try await index.object(from.bucket, key: from.key) else { throw StorachaBuckets.noSuchKey(from.key) }
         var record = source
         record.info.key = to.key

@@ -49,6 +49,12 @@ struct ServeS3Command: AsyncParsableCommand {
     @Option(help: "The secret key clients sign with ($STORACHA_S3_SECRET_KEY).")
     var secretKey: String?
 
+    @Option(help: ArgumentHelp("""
+        A users file (JSON, mode 0600; `storacha s3 user add` writes it): each user's keys and the buckets they may \
+        read or write. Without it the gateway has one user, with every bucket.
+        """, valueName: "file"))
+    var users: String?
+
     @Flag(help: "Use the local network (an in-process local service unless `serve local` runs on its data directory).")
     var local = false
 
@@ -85,41 +91,54 @@ struct ServeS3Command: AsyncParsableCommand {
         var arguments: [String] = []
         if local { arguments += ["--network", "local"] + (localData.map { ["--data", $0] } ?? []) }
         let options = try AgentOptions.parse(arguments)
-        try await options.withAgent { agent, context in
-            let spaceDID = try await ServeS3Command.servedSpace(space, agent: &agent, local: context.local)
-            let env = options.environment
-            let directory = ServeS3Command.directory(data, env: env, space: spaceDID.string)
-            let credentials = try S3Credentials.resolve(accessKey: accessKey ?? env["STORACHA_S3_ACCESS_KEY"],
-                                                        secretKey: secretKey ?? env["STORACHA_S3_SECRET_KEY"], directory: directory)
-            var logger = Logger(label: "storacha.s3")
-            logger.logLevel = env["STORACHA_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .notice
-            let buckets = try StorachaBuckets(session: agent.session(space: spaceDID), gatewayURL: agent.network.publicGateway,
-                                              directory: directory, localCopyLimit: localCopyLimit ?? LocalCopyBudget.unlimited,
-                                              keepSnapshots: keepSnapshots, logger: logger)
-            // One user: buckets recovered from their snapshots are this gateway's, whatever key made them.
-            let owner = credentials.accessKey
-            do { try await buckets.start(recoveringFor: { _ in owner }) } catch { throw CLIError("\(error)") }
-            let handler = S3Handler(backend: buckets, secret: { $0 == credentials.accessKey ? credentials.secretKey : nil })
-            guard let address = listenAddress else { throw CLIError("--listen must be HOST:PORT") }
-            let running: S3HTTPServer.Running
-            do {
-                running = try await S3HTTPServer.start(handler, host: address.host, port: address.port, stopOnSignals: true, logger: logger)
-            } catch {
-                throw CLIError("cannot listen on \(listen): \(error)")
-            }
-            try? DurableFile.write(Data(jsonLine(["url": .string(running.url)]).utf8), to: directory.appendingPathComponent("server.json"),
-                                   permissions: 0o600)
-            let text = json
-                ? jsonLine(["url": .string(running.url), "accessKey": .string(credentials.accessKey),
-                            "secretKey": .string(credentials.secretKey), "space": .string(spaceDID.string),
-                            "data": .string(directory.path)])
-                : ServeS3Command.banner(url: running.url, credentials: credentials, space: spaceDID.string, directory: directory)
-            // Unbuffered, so that a parent process sees the URL at once.
-            FileHandle.standardOutput.write(Data((text + "\n").utf8))
-            try await running.wait()
-            // SIGTERM or SIGINT: the changes since the last snapshot go up before the gateway exits.
-            await buckets.stop()
+        try await options.withAgent { agent, context in try await serve(agent: &agent, context: context, options: options) }
+    }
+
+    /// Runs the gateway until SIGTERM or SIGINT.
+    func serve(agent: inout Agent, context: AgentContext, options: AgentOptions) async throws {
+        let spaceDID = try await ServeS3Command.servedSpace(space, agent: &agent, local: context.local)
+        let env = options.environment
+        let directory = ServeS3Command.directory(data, env: env, space: spaceDID.string)
+        let credentials = try S3Credentials.resolve(accessKey: accessKey ?? env["STORACHA_S3_ACCESS_KEY"],
+                                                    secretKey: secretKey ?? env["STORACHA_S3_SECRET_KEY"], directory: directory)
+        let gatewayUsers: GatewayUsers
+        do {
+            gatewayUsers = try users.map { try GatewayUsers(file: URL(fileURLWithPath: $0)) }
+                ?? GatewayUsers(single: credentials.accessKey, secretKey: credentials.secretKey)
+        } catch { throw CLIError("\(error)") }
+        var logger = Logger(label: "storacha.s3")
+        logger.logLevel = env["STORACHA_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .notice
+        let buckets = try StorachaBuckets(session: agent.session(space: spaceDID), gatewayURL: agent.network.publicGateway,
+                                          directory: directory, localCopyLimit: localCopyLimit ?? LocalCopyBudget.unlimited,
+                                          keepSnapshots: keepSnapshots, users: gatewayUsers, logger: logger)
+        // One user: buckets recovered from their snapshots are this gateway's, whatever key made them.
+        let owner = credentials.accessKey
+        let fromFile = gatewayUsers.fromFile
+        let recovered: @Sendable (String) -> String = { fromFile ? $0 : owner }
+        do { try await buckets.start(recoveringFor: recovered) } catch { throw CLIError("\(error)") }
+        let handler = S3Handler(backend: buckets, secret: { gatewayUsers.secret(for: $0) })
+        guard let address = listenAddress else { throw CLIError("--listen must be HOST:PORT") }
+        let running: S3HTTPServer.Running
+        do {
+            running = try await S3HTTPServer.start(handler, host: address.host, port: address.port, stopOnSignals: true, logger: logger)
+        } catch {
+            throw CLIError("cannot listen on \(listen): \(error)")
         }
+        try? DurableFile.write(Data(jsonLine(["url": .string(running.url)]).utf8), to: directory.appendingPathComponent("server.json"),
+                               permissions: 0o600)
+        var fields: [String: IPLDValue] = ["url": .string(running.url), "space": .string(spaceDID.string), "data": .string(directory.path)]
+        if let users { fields["users"] = .string(users) } else {
+            fields["accessKey"] = .string(credentials.accessKey)
+            fields["secretKey"] = .string(credentials.secretKey)
+        }
+        let text = json ? jsonLine(fields)
+            : ServeS3Command.banner(url: running.url, credentials: users == nil ? credentials : nil, space: spaceDID.string,
+                                    directory: directory)
+        // Unbuffered, so that a parent process sees the URL at once.
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        try await running.wait()
+        // SIGTERM or SIGINT: the changes since the last snapshot go up before the gateway exits.
+        await buckets.stop()
     }
 
     /// The space to serve; on the local network, a fresh profile logs in and gets a space of its own.
@@ -155,21 +174,21 @@ struct ServeS3Command: AsyncParsableCommand {
         return base.appendingPathComponent("storacha/s3/\(space)").path
     }
 
-    static func banner(url: String, credentials: S3Credentials, space: String, directory: URL) -> String {
-        """
+    /// What `serve s3` prints once listening; without `credentials` (a users file), the keys are each user's own.
+    static func banner(url: String, credentials: S3Credentials?, space: String, directory: URL) -> String {
+        let keys = credentials.map { "  access key  \($0.accessKey)\n  secret key  \($0.secretKey)\n" } ?? "  users       from the users file\n"
+        return """
         Storacha S3 gateway
           url         \(url)
           space       \(space)
-          access key  \(credentials.accessKey)
-          secret key  \(credentials.secretKey)
-          data        \(directory.path)
+        \(keys)  data        \(directory.path)
 
         rclone remote (add it to ~/.config/rclone/rclone.conf):
           [storacha]
           type = s3
           provider = Other
-          access_key_id = \(credentials.accessKey)
-          secret_access_key = \(credentials.secretKey)
+          access_key_id = \(credentials?.accessKey ?? "<your access key>")
+          secret_access_key = \(credentials?.secretKey ?? "<your secret key>")
           endpoint = \(url)
 
         then: rclone copy ~/photos storacha:photos
@@ -192,14 +211,19 @@ struct S3Credentials: Codable {
             return stored
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let made = generate()
+        try DurableFile.write(Data(try JSONEncoder().encode(made)), to: file, permissions: 0o600)
+        return made
+    }
+
+    /// A new random access key (`SC` and 18 base32 letters) and secret key (40 letters and digits).
+    static func generate() -> S3Credentials {
         func random(_ count: Int, _ alphabet: String) -> String {
             let chars = Array(alphabet)
             var rng = SystemRandomNumberGenerator()
             return String((0..<count).map { _ in chars[Int.random(in: 0..<chars.count, using: &rng)] })
         }
-        let made = S3Credentials(accessKey: "SC" + random(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-                                 secretKey: random(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
-        try DurableFile.write(Data(try JSONEncoder().encode(made)), to: file, permissions: 0o600)
-        return made
+        return S3Credentials(accessKey: "SC" + random(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+                             secretKey: random(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
     }
 }

@@ -15,7 +15,8 @@ struct Storacha: AsyncParsableCommand {
             UpCommand.self, ListCommand.self, RemoveCommand.self, OpenCommand.self,
             LoginCommand.self, WhoamiCommand.self, AccountCommand.self, SpaceCommand.self, DelegationCommand.self, ProofCommand.self,
             KeyCommand.self, UsageCommand.self, PlanCommand.self, CanCommand.self, ResetCommand.self,
-            GetCommand.self, CatCommand.self, CARCommand.self, CIDCommand.self, ServeCommand.self, RcloneCommand.self, BenchCommand.self,
+            GetCommand.self, CatCommand.self, CARCommand.self, CIDCommand.self, ServeCommand.self, S3Command.self, RcloneCommand.self,
+            BenchCommand.self,
         ]
     )
 }

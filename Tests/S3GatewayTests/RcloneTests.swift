@@ -78,9 +78,26 @@ final class GatewayProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits until every acknowledged object is on Storacha and every change is in a snapshot there.
+    func settled() async throws {
+        while try StorachaBuckets.pendingUploads(directory: data) > 0 || StorachaBuckets.unsnapshottedBuckets(directory: data) > 0 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Kills it (SIGKILL).
     func stop() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+    }
+
+    /// Stops it as a user does (SIGTERM: it snapshots what changed, then exits); returns its exit status.
+    func terminate() async throws -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        return try await offPool { [process] in
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
     }
 }
 
