@@ -7,6 +7,17 @@ import StorachaClient
 import SystemIO
 import UnixFS
 
+/// When a changed bucket's snapshot is made: `quiet` seconds after its last change, at most `longest` after its first.
+public struct SnapshotTiming: Sendable {
+    public var quiet: Double = 2
+    public var longest: Double = 30
+    public var poll: Duration = .milliseconds(500)
+    /// A pause between a snapshot's tree upload and its manifest upload, to test a crash there.
+    public var pauseAfterTree: Duration?
+
+    public init() {}
+}
+
 /// Makes the space the source of truth for the buckets: after changes (a few seconds after the last one, at most
 /// `longest` after the first, and at shutdown), uploads a snapshot of each changed bucket (``SnapshotBuild``: the new
 /// blocks as a tree upload, then a manifest upload that names the tree and every earlier tree upload it reuses),
@@ -14,12 +25,7 @@ import UnixFS
 /// that neither a key nor a retained snapshot refers to. A bucket's change mark is cleared only once its snapshot is
 /// recorded, so a crash at any point leaves the previous snapshot in place and the next start makes the new one.
 actor Snapshotter {
-    /// When a changed bucket's snapshot is made.
-    struct Timing: Sendable {
-        var quiet: Double = 2
-        var longest: Double = 30
-        var poll: Duration = .milliseconds(500)
-    }
+    typealias Timing = SnapshotTiming
 
     let index: ObjectIndex
     let session: SpaceSession
@@ -123,6 +129,8 @@ actor Snapshotter {
             let result = try await session.upload(car: car)
             let own = SnapshotStore(root: result.root, blobs: result.shards.map(\.cid) + [try result.index.archiveCID()])
             stores = [own] + stores.filter { $0.root != own.root }
+            logger.info("snapshot \((previous.first?.seq ?? 0) + 1) of bucket \(bucket): tree \(build.tree) uploaded")
+            if let pause = timing.pauseAfterTree { try? await Task.sleep(for: pause) }
         }
         let manifest = SnapshotManifest(bucket: bucket, owner: owner, seq: (previous.first?.seq ?? 0) + 1, created: build.created,
                                         bucketCreated: build.bucketCreated, tree: build.tree, meta: build.meta, stores: stores)

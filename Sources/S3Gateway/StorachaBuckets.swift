@@ -35,7 +35,7 @@ public final class StorachaBuckets: S3Backend {
     /// locally are read from the trustless gateway at `gatewayURL`. Each bucket's latest `keepSnapshots` snapshots
     /// are kept on Storacha.
     public init(session: SpaceSession, gatewayURL: String, directory: URL, localCopyLimit: UInt64 = LocalCopyBudget.unlimited,
-                keepSnapshots: Int = 1, users: GatewayUsers, logger: Logger) throws {
+                keepSnapshots: Int = 1, snapshotTiming: SnapshotTiming = SnapshotTiming(), users: GatewayUsers, logger: Logger) throws {
         self.session = session
         self.users = users
         self.gatewayURL = gatewayURL
@@ -53,7 +53,7 @@ public final class StorachaBuckets: S3Backend {
         self.budget = budget
         queue = UploadQueue(session: session, index: index, cache: cache, budget: budget, contentLocks: contentLocks, logger: logger)
         snapshots = Snapshotter(index: index, session: session, directory: directory.appendingPathComponent("snapshots"),
-                                keep: keepSnapshots, contentLocks: contentLocks, logger: logger)
+                                keep: keepSnapshots, contentLocks: contentLocks, logger: logger, timing: snapshotTiming)
         commits = BatchedWork { [index, cache] entries in
             do {
                 // The local copies' directory entries are durable before any row refers to them.

@@ -110,7 +110,8 @@ struct ServeS3Command: AsyncParsableCommand {
         logger.logLevel = env["STORACHA_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .notice
         let buckets = try StorachaBuckets(session: agent.session(space: spaceDID), gatewayURL: agent.network.publicGateway,
                                           directory: directory, localCopyLimit: localCopyLimit ?? LocalCopyBudget.unlimited,
-                                          keepSnapshots: keepSnapshots, users: gatewayUsers, logger: logger)
+                                          keepSnapshots: keepSnapshots, snapshotTiming: ServeS3Command.snapshotTiming(env), users: gatewayUsers,
+                                          logger: logger)
         // One user: buckets recovered from their snapshots are this gateway's, whatever key made them.
         let owner = credentials.accessKey
         let fromFile = gatewayUsers.fromFile
@@ -139,6 +140,14 @@ struct ServeS3Command: AsyncParsableCommand {
         try await running.wait()
         // SIGTERM or SIGINT: the changes since the last snapshot go up before the gateway exits.
         await buckets.stop()
+    }
+
+    /// Snapshot timing; `STORACHA_SNAPSHOT_PAUSE_AFTER_TREE` (seconds) holds each snapshot between its two uploads, for
+    /// crash tests.
+    static func snapshotTiming(_ env: [String: String]) -> SnapshotTiming {
+        var timing = SnapshotTiming()
+        if let pause = env["STORACHA_SNAPSHOT_PAUSE_AFTER_TREE"].flatMap(Double.init) { timing.pauseAfterTree = .milliseconds(Int(pause * 1000)) }
+        return timing
     }
 
     /// The space to serve; on the local network, a fresh profile logs in and gets a space of its own.

@@ -16,18 +16,18 @@ final class GatewayProcess: @unchecked Sendable {
     /// Where its standard error goes.
     let log: URL
 
-    static func start(home: URL, arguments: [String] = []) async throws -> GatewayProcess {
-        try await offPool { try GatewayProcess(home: home, arguments: arguments) }
+    static func start(home: URL, arguments: [String] = [], environment: [String: String] = [:]) async throws -> GatewayProcess {
+        try await offPool { try GatewayProcess(home: home, arguments: arguments, environment: environment) }
     }
 
-    private init(home: URL, arguments: [String]) throws {
+    private init(home: URL, arguments: [String], environment: [String: String]) throws {
         self.home = home
         process.executableURL = StorachaBinary.binary
         process.arguments = ["serve", "s3", "--local", "--listen", "127.0.0.1:0", "--json"] + arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STORACHA_") && !$0.key.hasPrefix("XDG_") }
         env["HOME"] = home.path
         env["STORACHA_LOG_LEVEL"] = "info"
-        process.environment = env
+        process.environment = env.merging(environment) { $1 }
         let out = Pipe()
         process.standardOutput = out
         // Its log, for a failing test to show.
@@ -155,6 +155,7 @@ let rclones: [URL] = {
             return sizes.isEmpty ? nil : sizes.compactMap { $0["final"] as? Int }.reduce(0, +)
         }
         let usageBefore = try await usage()
+        let blobsBefore = try await storacha(["can", "blob", "ls", "--network", "local"]).stdout
         // `storacha rclone config` adds the remote beside one already there (here, one with a wrong secret).
         try Data(gateway.remote("wrong", secret: "not-the-secret").utf8).write(to: config)
         let configured = try await storacha(["rclone", "config", "st", "--local", "--config-file", config.path]).stdout
@@ -235,15 +236,18 @@ let rclones: [URL] = {
         // Uploads go up behind the acknowledgements (one may still be going up for an object already deleted, and
         // is removed once it is done): once they are all done, none is left, and with their shards gone the
         // space's usage is what it was before the first copy.
-        var (uploads, usageAfter) = ("", Int?.none)
+        // The buckets' snapshots go with them (a deleted bucket's snapshots are removed).
+        var (uploads, usageAfter, blobsAfter) = ("", Int?.none, "")
         for _ in 0..<120 {
             uploads = try await StorachaBinary.run(["ls", "--network", "local"], in: home,
                                                    environment: ["HOME": home.path, "XDG_DATA_HOME": nil, "XDG_CONFIG_HOME": nil]).stdout
             usageAfter = try await usage()
-            if uploads.contains("No uploads") && usageAfter == usageBefore { break }
+            blobsAfter = try await storacha(["can", "blob", "ls", "--network", "local"]).stdout
+            if uploads.contains("No uploads") && usageAfter == usageBefore && blobsAfter == blobsBefore { break }
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(uploads.contains("No uploads"), "\(uploads)")
+        #expect(blobsAfter == blobsBefore, "blobs before: \(blobsBefore)\nafter: \(blobsAfter)")
         let blobsLeft = usageAfter == usageBefore ? "" : try await storacha(["can", "blob", "ls", "--network", "local"]).stdout
             + "\ngateway log:\n" + ((try? String(contentsOf: gateway.log, encoding: .utf8)) ?? "")
         #expect(usageBefore != nil && usageAfter == usageBefore,

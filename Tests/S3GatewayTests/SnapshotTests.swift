@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Multiformats
 import Testing
 import TestSupport
 @testable import S3Gateway
@@ -115,5 +116,100 @@ import TestSupport
         let cat = try await StorachaBinary.run(["cat", "--gateway", url, "\(root)/d0/s0/x/y/z/deep.txt"], in: home,
                                                environment: SnapshotTests.env(home))
         #expect(cat.status == 0 && cat.stdout == "after\n", "\(cat.stderr)")
+    }
+
+    /// Waits until the gateway's log holds `text`.
+    static func waitForLog(_ gateway: GatewayProcess, _ text: String) async throws {
+        for _ in 0..<600 {
+            if ((try? String(contentsOf: gateway.log, encoding: .utf8)) ?? "").contains(text) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the gateway never logged \(text)")
+    }
+
+    /// `kill -9` between a snapshot's tree upload and its manifest upload: a gateway recovering from the space
+    /// alone finds the previous snapshot, and the next start on the same data directory completes the new one.
+    @Test(.enabled(if: !rclones.isEmpty, "needs rclone (.ci/run installs it)"))
+    func aCrashDuringASnapshotLeavesThePreviousOne() async throws {
+        let home = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let src = home.appendingPathComponent("src")
+        try SnapshotTests.write(["a/v.txt": Data("one\n".utf8), "b.txt": Data("bee\n".utf8)], under: src)
+        let first = try await GatewayProcess.start(home: home)
+        let data = first.data
+        var rc = try first.rclone(rclones[0])
+        #expect(try await rc(["mkdir", "st:crash"]).status == 0)
+        #expect(try await rc(["copy", src.path, "st:crash"]).status == 0)
+        try await first.settled()
+        #expect(try await first.terminate() == 0)
+
+        // The next snapshot stops between its two uploads, and the gateway is killed there.
+        let second = try await GatewayProcess.start(home: home, environment: ["STORACHA_SNAPSHOT_PAUSE_AFTER_TREE": "60"])
+        rc = try second.rclone(rclones[0])
+        try Data("two\n".utf8).write(to: src.appendingPathComponent("a/v.txt"))
+        #expect(try await rc(["copy", src.path, "st:crash"]).status == 0)
+        try await SnapshotTests.waitForLog(second, "snapshot 2 of bucket crash: tree")
+        second.stop()
+
+        // From the space alone: the previous snapshot, whole.
+        func recovered(_ name: String) async throws -> String {
+            let fresh = try await GatewayProcess.start(home: home, arguments: ["--data", home.appendingPathComponent(name).path])
+            defer { fresh.stop() }
+            let rc = try fresh.rclone(rclones[0])
+            let log = (try? String(contentsOf: fresh.log, encoding: .utf8)) ?? ""
+            #expect(log.contains("recovered bucket crash: 2 objects"), "\(log)")
+            return try await rc(["cat", "st:crash/a/v.txt"]).stdout
+        }
+        #expect(try await recovered("recovery-1") == "one\n")
+
+        // The same data directory again: the change mark survived, the snapshot is made.
+        let third = try await GatewayProcess.start(home: home, arguments: ["--data", data.path])
+        try await third.settled()
+        let listed = try await SnapshotTests.snapshots("crash", third)
+        #expect(listed.first?["seq"] as? Int == 2, "\(listed)")
+        #expect(try await third.terminate() == 0)
+        #expect(try await recovered("recovery-2") == "two\n")
+    }
+
+    /// With `--keep-snapshots 2`, a deleted object stays on Storacha while a retained snapshot holds it, can be
+    /// restored from that snapshot into a new bucket (no bytes copied), and is removed once no snapshot holds it.
+    @Test(.enabled(if: !rclones.isEmpty, "needs rclone (.ci/run installs it)"))
+    func retainedSnapshotsKeepTheirObjects() async throws {
+        let home = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let gateway = try await GatewayProcess.start(home: home, arguments: ["--keep-snapshots", "2", "--cache-size", "0"])
+        defer { gateway.stop() }
+        let rc = try gateway.rclone(rclones[0])
+        func ok(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+            let r = try await rc(args)
+            #expect(r.status == 0, "rclone \(args): \(r.stderr)", sourceLocation: sourceLocation)
+            return r.stdout
+        }
+        func uploads() async throws -> String {
+            try await StorachaBinary.run(["ls", "--network", "local"], in: home, environment: SnapshotTests.env(home)).stdout
+        }
+        let src = home.appendingPathComponent("src")
+        let x = Data("version one of x\n".utf8)
+        let xRoot = CID(codec: CID.Codec.raw, multihash: .sha256(x)).description
+        try SnapshotTests.write(["x.txt": x, "y.txt": Data("why\n".utf8)], under: src)
+        _ = try await ok(["mkdir", "st:keep"])
+        _ = try await ok(["copy", src.path, "st:keep"])
+        try await gateway.settled()
+        let s1 = try await SnapshotTests.snapshots("keep", gateway).first?["root"] as? String ?? ""
+        _ = try await ok(["deletefile", "st:keep/x.txt"])
+        try await gateway.settled()
+        #expect(try await SnapshotTests.snapshots("keep", gateway).count == 2)
+        #expect(try await uploads().contains(xRoot), "a retained snapshot holds x: its upload stays")
+
+        let restore = try await StorachaBinary.run(["s3", "restore", "keep", "--snapshot", s1, "--to", "keep-back", "--local",
+                                                    "--data", gateway.data.path], in: home, environment: SnapshotTests.env(home))
+        #expect(restore.status == 0 && restore.stdout.contains("2 objects"), "\(restore.stdout)\(restore.stderr)")
+        #expect(try await ok(["cat", "st:keep-back/x.txt"]) == String(decoding: x, as: UTF8.self))
+        _ = try await ok(["purge", "st:keep-back"])
+        try SnapshotTests.write(["z.txt": Data("zed\n".utf8)], under: src)
+        _ = try await ok(["copy", src.path, "st:keep", "--exclude", "x.txt"])
+        try await gateway.settled()
+        #expect(try await SnapshotTests.snapshots("keep", gateway).count == 2)
+        #expect(!(try await uploads()).contains(xRoot), "no key and no retained snapshot holds x: its upload is removed")
     }
 }
