@@ -107,7 +107,10 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"]),
-        .testTarget(name: "S3GatewayTests", dependencies: ["StorachaCLI", "S3Gateway", "S3Protocol", "SystemIO", "Multiformats", "IPLD", "UnixFS", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "S3GatewayTests", dependencies: [
+            "StorachaCLI", "S3Gateway", "S3Protocol", "SystemIO", "Multiformats", "IPLD", "UnixFS", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "PieceTests", dependencies: ["Piece", "Multiformats", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "StorachaClientTests", dependencies: ["StorachaClient", "UCAN", "Ucanto", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "StorachaCLITests", dependencies: ["StorachaCLI", "UnixFS", "CAR", "Multiformats", "TestSupport"]),

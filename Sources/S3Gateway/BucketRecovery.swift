@@ -42,7 +42,7 @@ struct BucketRecovery {
             let records = try ordered.map { item in
                 SnapshotRecord(manifest: item.cid, bucket: bucket, seq: item.manifest.seq, created: item.manifest.created,
                                tree: item.manifest.tree, meta: item.manifest.meta, stores: item.manifest.stores,
-                               blobs: try BucketRecovery.manifestBlobs(item.manifest), added: 0, recovered: true)
+                               blobs: try SnapshotUpload.blobs(of: item.manifest), added: 0, recovered: true)
             }
             try await index.restore(bucket: bucket, owner: owner(latest.owner), created: latest.bucketCreated, objects: objects,
                                     snapshots: records, blocks: fetched.value)
@@ -50,17 +50,26 @@ struct BucketRecovery {
         }
         return found.count
     }
+}
 
-    /// The blobs (shard, then index) that uploading `manifest`'s block as a CAR of its own stored: the packing is
-    /// deterministic, so they follow from the block.
-    static func manifestBlobs(_ manifest: SnapshotManifest) throws -> [CID] {
-        let block = try Block(dagCBOR: manifest.encode())
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-manifest-\(UUID().uuidString)")
+/// What uploading a snapshot CAR stores.
+enum SnapshotUpload {
+    /// The blobs (shards, then index) that `SpaceSession.upload(car:)` stores for the CAR at `url`: the packing is
+    /// deterministic, so they follow from the CAR's blocks.
+    static func blobs(of url: URL) throws -> [CID] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-snapshot-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let car = directory.appendingPathComponent("manifest.car")
-        try CAREncoder.encode(roots: [block.cid], blocks: [block]).write(to: car)
-        let packed = try Packer.repack(car: car, into: directory)
+        let packed = try Packer.repack(car: url, into: directory)
         return packed.shards.map(\.cid) + [try packed.index.archiveCID()]
+    }
+
+    /// The blobs of a manifest's upload (a CAR of its one block).
+    static func blobs(of manifest: SnapshotManifest) throws -> [CID] {
+        let block = try Block(dagCBOR: manifest.encode())
+        let car = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-manifest-\(UUID().uuidString).car")
+        defer { try? FileManager.default.removeItem(at: car) }
+        try CAREncoder.encode(roots: [block.cid], blocks: [block]).write(to: car)
+        return try blobs(of: car)
     }
 }

@@ -104,7 +104,31 @@ extension ObjectIndex {
                 while let next = try reader.next() { try insert.execute(arguments: [next.block.cid.description, next.block.bytes, store]) }
             }
             if let version { try ObjectIndex.clearChange(snapshot.bucket, version: version, db) }
+            for root in [snapshot.manifest, snapshot.tree] {
+                try db.execute(sql: "DELETE FROM snapshot_attempts WHERE root = ?", arguments: [root.description])
+            }
         }
+    }
+
+    /// Records an upload a snapshot is about to make (its tree or its manifest), with the blobs it will store.
+    func recordAttempt(root: CID, blobs: [CID]) async throws {
+        try await db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO snapshot_attempts (root, blobs) VALUES (?, ?)",
+                           arguments: [root.description, ObjectIndex.json(blobs.map(\.description))])
+        }
+    }
+
+    /// Snapshot uploads started and not recorded in a snapshot: root and blobs.
+    func attempts() async throws -> [(CID, [CID])] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT root, blobs FROM snapshot_attempts").map {
+                (try CID($0["root"] as String), try ObjectIndex.stringList($0["blobs"]).map { try CID($0) })
+            }
+        }
+    }
+
+    func dropAttempt(root: CID) async throws {
+        try await db.write { db in try db.execute(sql: "DELETE FROM snapshot_attempts WHERE root = ?", arguments: [root.description]) }
     }
 
     /// Forgets snapshots, and the blocks whose store no remaining snapshot uses.

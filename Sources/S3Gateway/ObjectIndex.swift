@@ -75,6 +75,7 @@ final class ObjectIndex: Sendable {
                                         added INTEGER NOT NULL, recovered INTEGER NOT NULL DEFAULT 0);
                 CREATE INDEX snapshots_bucket ON snapshots (bucket, seq);
                 CREATE TABLE snapshot_blocks (cid TEXT PRIMARY KEY, bytes BLOB NOT NULL, store TEXT NOT NULL);
+                CREATE TABLE snapshot_attempts (root TEXT PRIMARY KEY, blobs TEXT NOT NULL);
                 CREATE TABLE removals (root TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,
                                        etag TEXT NOT NULL, shards TEXT NOT NULL, PRIMARY KEY (root, bucket, key));
                 """)

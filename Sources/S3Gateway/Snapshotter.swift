@@ -36,6 +36,10 @@ actor Snapshotter {
     /// Shared with the upload queue: an upload and the removal of an upload of the same bytes never overlap.
     let contentLocks: KeyedLock<UploadQueue.ContentKey>
     private var loop: Task<Void, Never>?
+    /// Buckets whose last snapshot failed, and when to try again (seconds since 1970).
+    private var retryAt: [String: Double] = [:]
+    /// Whether the uploads of snapshots interrupted before this start were removed.
+    private var cleaned = false
     private var rounds = 0
     private var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
 
@@ -87,10 +91,18 @@ actor Snapshotter {
     func round(force: Bool) async {
         let now = Date().timeIntervalSince1970
         do {
+            if !cleaned {
+                try await removeInterruptedUploads()
+                cleaned = true
+            }
             for change in try await index.changedBuckets()
-            where force || now - change.last >= timing.quiet || now - change.first >= timing.longest {
-                do { try await snapshot(change.bucket) } catch {
-                    logger.warning("snapshot of bucket \(change.bucket) failed, will retry: \(error)")
+            where force || (now >= retryAt[change.bucket] ?? 0 && (now - change.last >= timing.quiet || now - change.first >= timing.longest)) {
+                do {
+                    try await snapshot(change.bucket)
+                    retryAt[change.bucket] = nil
+                } catch {
+                    retryAt[change.bucket] = now + 15
+                    logger.warning("snapshot of bucket \(change.bucket) failed, will retry in 15 s: \(error)")
                 }
             }
             try await sweep()
@@ -126,6 +138,7 @@ actor Snapshotter {
         }
         var stores = build.inherited
         if let car = build.car {
+            try await index.recordAttempt(root: build.tree, blobs: try await BlockingIO.run { try SnapshotUpload.blobs(of: car) })
             let result = try await session.upload(car: car)
             let own = SnapshotStore(root: result.root, blobs: result.shards.map(\.cid) + [try result.index.archiveCID()])
             stores = [own] + stores.filter { $0.root != own.root }
@@ -138,6 +151,7 @@ actor Snapshotter {
         let manifestCAR = directory.appendingPathComponent("manifest-\(UUID().uuidString).car")
         defer { try? FileManager.default.removeItem(at: manifestCAR) }
         try CAREncoder.encode(roots: [block.cid], blocks: [block]).write(to: manifestCAR)
+        try await index.recordAttempt(root: block.cid, blobs: try await BlockingIO.run { try SnapshotUpload.blobs(of: manifestCAR) })
         let uploaded = try await session.upload(car: manifestCAR)
         let record = SnapshotRecord(manifest: block.cid, bucket: bucket, seq: manifest.seq, created: manifest.created, tree: build.tree,
                                     meta: build.meta, stores: stores,
@@ -169,16 +183,31 @@ actor Snapshotter {
         logger.info("removed \(doomed.count) superseded snapshot(s) of bucket \(bucket)")
     }
 
+    /// Removes the tree and manifest uploads of snapshots that a crash interrupted before they were recorded (each is
+    /// recorded with its blobs before it starts), unless a retained snapshot uses them.
+    func removeInterruptedUploads() async throws {
+        let attempts = try await index.attempts()
+        guard !attempts.isEmpty else { return }
+        let retained = try await index.allSnapshots()
+        let roots = Set(retained.map(\.manifest) + retained.flatMap(\.stores).map(\.root))
+        let blobs = Set(retained.flatMap { $0.blobs + $0.stores.flatMap(\.blobs) })
+        for (root, stored) in attempts {
+            if !roots.contains(root) {
+                try await session.removeUpload(root, blobs: stored.filter { !blobs.contains($0) })
+                logger.info("removed the upload \(root) of an interrupted snapshot")
+            }
+            try await index.dropAttempt(root: root)
+        }
+    }
+
     /// Removes the uploads of replaced and deleted objects that no key and no retained snapshot refers to.
     func sweep() async throws {
         let candidates = try await index.removalCandidates()
         guard !candidates.isEmpty else { return }
         let snapshots = Dictionary(grouping: try await index.allSnapshots(), by: \.bucket)
         for (root, group) in candidates {
-            if try await index.references(root: root) {
-                try await index.dropRemovals(root: root)
-                continue
-            }
+            // Still some key's object (a copy): wait. Its candidates stay, for the snapshots that hold those keys.
+            if try await index.references(root: root) { continue }
             var held = false
             for candidate in group {
                 for snapshot in snapshots[candidate.bucket] ?? [] where try await holds(snapshot, candidate) { held = true }

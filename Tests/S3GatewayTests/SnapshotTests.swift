@@ -167,6 +167,8 @@ import TestSupport
         try await third.settled()
         let listed = try await SnapshotTests.snapshots("crash", third)
         #expect(listed.first?["seq"] as? Int == 2, "\(listed)")
+        let thirdLog = (try? String(contentsOf: third.log, encoding: .utf8)) ?? ""
+        #expect(thirdLog.contains("of an interrupted snapshot"), "the interrupted tree upload is removed: \(thirdLog)")
         #expect(try await third.terminate() == 0)
         #expect(try await recovered("recovery-2") == "two\n")
     }
