@@ -40,8 +40,8 @@ actor Snapshotter {
     private var retryAt: [String: Double] = [:]
     /// Whether the uploads of snapshots interrupted before this start were removed.
     private var cleaned = false
-    private var rounds = 0
-    private var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
+    /// Whether removal candidates may have become removable (a snapshot was made or removed, or a removal failed).
+    private var sweepDue = true
 
     init(index: ObjectIndex, session: SpaceSession, directory: URL, keep: Int, contentLocks: KeyedLock<UploadQueue.ContentKey>,
          logger: Logger, timing: Timing = Timing()) {
@@ -77,16 +77,6 @@ actor Snapshotter {
         await round(force: true)
     }
 
-    /// Returns once a whole round (snapshots and removals) has run after this call, with no bucket changed before it
-    /// left without its snapshot (for tests and `drained`).
-    func settled() async {
-        while true {
-            let target = rounds + 2
-            await withCheckedContinuation { waiters.append((target, $0)) }
-            if (try? await index.changedBuckets().isEmpty) ?? true { return }
-        }
-    }
-
     /// Snapshots the buckets that are due (all changed ones with `force`), then removes what nothing refers to.
     func round(force: Bool) async {
         let now = Date().timeIntervalSince1970
@@ -100,19 +90,19 @@ actor Snapshotter {
                 do {
                     try await snapshot(change.bucket)
                     retryAt[change.bucket] = nil
+                    sweepDue = true
                 } catch {
                     retryAt[change.bucket] = now + 15
                     logger.warning("snapshot of bucket \(change.bucket) failed, will retry in 15 s: \(error)")
                 }
             }
-            try await sweep()
+            if sweepDue {
+                try await sweep()
+                sweepDue = false
+            }
         } catch {
             logger.warning("snapshot round failed: \(error)")
         }
-        rounds += 1
-        let done = waiters.filter { $0.0 <= rounds }
-        waiters.removeAll { $0.0 <= rounds }
-        for (_, c) in done { c.resume() }
     }
 
     /// Snapshots one bucket (or, when it was deleted, removes its snapshots).

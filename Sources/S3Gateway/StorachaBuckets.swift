@@ -210,13 +210,6 @@ public final class StorachaBuckets: S3Backend {
     /// Snapshots every changed bucket now and stops making snapshots (at shutdown).
     public func stop() async { await snapshots.stop() }
 
-    /// Returns once every change before this call is in a snapshot on Storacha and the uploads that nothing refers to
-    /// any more were removed.
-    public func settled() async {
-        await queue.drained()
-        await snapshots.settled()
-    }
-
     /// How many acknowledged objects of the gateway whose data directory is `directory` wait for their upload.
     public static func pendingUploads(directory: URL) throws -> Int {
         try ObjectIndex.pendingCount(at: directory.appendingPathComponent("index.sqlite"))

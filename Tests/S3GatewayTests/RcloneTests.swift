@@ -39,7 +39,11 @@ final class GatewayProcess: @unchecked Sendable {
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
             let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { throw ChildProcessError("the gateway exited before printing its URL") }
+            if chunk.isEmpty {
+                process.waitUntilExit()
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                throw ChildProcessError("the gateway exited (\(process.terminationStatus)) before printing its URL: \(text.suffix(3000))")
+            }
             line.append(chunk)
         }
         let value = try JSONSerialization.jsonObject(with: line.prefix { $0 != UInt8(ascii: "\n") }) as? [String: String] ?? [:]

@@ -7,10 +7,12 @@ extension SpaceSession {
     /// shards and index), so that the space's usage drops by their size. An upload already removed is no error, so
     /// that a removal interrupted halfway can simply be run again.
     public func removeUpload(_ root: CID, blobs: [CID]) async throws {
-        let receipt = try await invoke("upload/remove", ["root": .link(root)])
+        // Fresh nonces, as for uploads: an upload removed, made again and removed again must be removed again.
+        let receipt = try await invoke("upload/remove", ["root": .link(root)], nonce: UUID().uuidString)
         if receipt.out.errorName != "UploadNotFound" { _ = try receipt.requireOK("upload/remove") }
         for blob in blobs {
-            _ = try await invoke("space/blob/remove", ["digest": .bytes(blob.multihash.bytes)]).requireOK("space/blob/remove")
+            _ = try await invoke("space/blob/remove", ["digest": .bytes(blob.multihash.bytes)], nonce: UUID().uuidString)
+                .requireOK("space/blob/remove")
         }
     }
 }

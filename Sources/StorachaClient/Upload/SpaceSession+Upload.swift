@@ -101,9 +101,11 @@ extension SpaceSession {
         let index = try result.index.archive()
         try await addBlob(index)
         let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(index))
-        _ = try await invoke("space/index/add", ["index": .link(indexCID)]).requireOK("space/index/add")
-        _ = try await invoke("upload/add", ["root": .link(result.root), "shards": .list(result.shards.map { .link($0.cid) })])
-            .requireOK("upload/add")
+        // Fresh nonces: the service answers a repeated invocation (same CID) from its receipts without running it
+        // again, and the same upload may be removed and made again within a second.
+        _ = try await invoke("space/index/add", ["index": .link(indexCID)], nonce: UUID().uuidString).requireOK("space/index/add")
+        _ = try await invoke("upload/add", ["root": .link(result.root), "shards": .list(result.shards.map { .link($0.cid) })],
+                             nonce: UUID().uuidString).requireOK("upload/add")
         return result
     }
 
