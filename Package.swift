@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "StorachaClient", targets: ["StorachaClient"]),
         .library(name: "Piece", targets: ["Piece"]),
         .library(name: "S3Protocol", targets: ["S3Protocol"]),
+        .library(name: "StorachaFuzz", targets: ["StorachaFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -84,6 +85,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The fuzz targets (built with libFuzzer by Fuzz/run; their corpora also run in the test suite).
+        .target(name: "StorachaFuzz", dependencies: ["Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "StorachaClient", "S3Protocol"]),
         .executableTarget(
             name: "StorachaCLI",
             dependencies: [
@@ -111,6 +114,7 @@ let package = Package(
             "StorachaCLI", "S3Gateway", "S3Protocol", "SystemIO", "Multiformats", "IPLD", "UnixFS", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .testTarget(name: "StorachaFuzzTests", dependencies: ["StorachaFuzz", "TestSupport"]),
         .testTarget(name: "PieceTests", dependencies: ["Piece", "Multiformats", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "StorachaClientTests", dependencies: ["StorachaClient", "UCAN", "Ucanto", "IPLD", "Multiformats", "TestSupport"]),
         .testTarget(name: "StorachaCLITests", dependencies: ["StorachaCLI", "UnixFS", "CAR", "Multiformats", "TestSupport"]),

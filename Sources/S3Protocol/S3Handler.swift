@@ -96,17 +96,17 @@ public struct S3Handler: Sendable {
             try await backend.deleteObject(bucket, key: key, accessKey: user)
             return S3Response(status: 204)
         case .deleteObjects(let bucket):
-            let request = try S3XML.decode(DeleteRequest.self, from: try await S3Handler.small(body, head: head, payload: verified.payload))
-            guard request.Object.count <= 1000 else { throw S3Error("MalformedXML", status: 400, "DeleteObjects takes at most 1000 keys") }
+            let request = try S3XML.deleteRequest(try await S3Handler.small(body, head: head, payload: verified.payload))
+            guard request.keys.count <= 1000 else { throw S3Error("MalformedXML", status: 400, "DeleteObjects takes at most 1000 keys") }
             var deleted: [DeleteResult.Deleted] = []
             var failed: [DeleteResult.Failure] = []
-            for object in request.Object {
+            for key in request.keys {
                 do {
-                    try S3Names.checkKey(object.Key)
-                    try await backend.deleteObject(bucket, key: object.Key, accessKey: user)
-                    if request.Quiet != true { deleted.append(.init(Key: object.Key)) }
+                    try S3Names.checkKey(key)
+                    try await backend.deleteObject(bucket, key: key, accessKey: user)
+                    if !request.quiet { deleted.append(.init(Key: key)) }
                 } catch let error as S3Error {
-                    failed.append(.init(Key: object.Key, Code: error.code, Message: error.message))
+                    failed.append(.init(Key: key, Code: error.code, Message: error.message))
                 }
             }
             return .xml(S3XML.encode(DeleteResult(Deleted: deleted, Error: failed), root: "DeleteResult"))
@@ -134,9 +134,8 @@ public struct S3Handler: Sendable {
             let etag = try await backend.uploadPartCopy(bucket, key: key, uploadID: uploadID, part: part, from: from, range: range, accessKey: user)
             return .xml(S3XML.encode(CopyResult(LastModified: S3XML.timestamp(Date()), ETag: "\"\(etag)\""), root: "CopyPartResult"))
         case .completeMultipartUpload(let bucket, let key, let uploadID):
-            let request = try S3XML.decode(CompleteMultipartUploadRequest.self,
-                                           from: try await S3Handler.small(body, head: head, payload: verified.payload))
-            let parts = request.Part.map { (part: $0.PartNumber, etag: $0.ETag.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))) }
+            let listed = try S3XML.completeRequest(try await S3Handler.small(body, head: head, payload: verified.payload))
+            let parts = listed.map { (part: $0.part, etag: $0.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))) }
             let info = try await backend.completeMultipartUpload(bucket, key: key, uploadID: uploadID, parts: parts, accessKey: user)
             let location = "/\(bucket)/\(PercentEncoding.encode(key, keepSlash: true))"
             return .xml(S3XML.encode(CompleteMultipartUploadResult(Location: location, Bucket: bucket, Key: key, ETag: "\"\(info.etag)\""),

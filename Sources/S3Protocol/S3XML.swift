@@ -173,6 +173,17 @@ struct DeleteRequest: Decodable {
 }
 
 extension S3XML {
+    /// The keys of a DeleteObjects body and its `Quiet` flag, or `MalformedXML`.
+    public static func deleteRequest(_ bytes: [UInt8]) throws -> (keys: [String], quiet: Bool) {
+        let request = try decode(DeleteRequest.self, from: bytes)
+        return (request.Object.map(\.Key), request.Quiet ?? false)
+    }
+
+    /// The parts (number, ETag) a CompleteMultipartUpload body lists, or `MalformedXML`.
+    public static func completeRequest(_ bytes: [UInt8]) throws -> [(part: Int, etag: String)] {
+        try decode(CompleteMultipartUploadRequest.self, from: bytes).Part.map { ($0.PartNumber, $0.ETag) }
+    }
+
     /// Decodes a request body, or throws `MalformedXML`.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         do {

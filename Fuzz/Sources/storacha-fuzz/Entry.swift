@@ -1,0 +1,34 @@
+import Foundation
+import StorachaFuzz
+
+/// The target `$FUZZ_TARGET` names (checked in `LLVMFuzzerInitialize`).
+let selected: FuzzTarget? = ProcessInfo.processInfo.environment["FUZZ_TARGET"].flatMap(FuzzTargets.named)
+
+/// Called by libFuzzer once before the first input.
+@_cdecl("LLVMFuzzerInitialize")
+public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>) -> CInt {
+    guard selected != nil else {
+        let names = FuzzTargets.all.map { "  \($0.name): \($0.summary)" }.joined(separator: "\n")
+        FileHandle.standardError.write(Data("set FUZZ_TARGET to one of:\n\(names)\n".utf8))
+        exit(2)
+    }
+    // `Fuzz/run` seeds an empty corpus folder this way (from the project root, where ../shared/vectors is).
+    if let folder = ProcessInfo.processInfo.environment["FUZZ_WRITE_SEEDS"], let target = selected {
+        let seeds = (try? FuzzSeeds.seeds(for: target.name, vectors: URL(fileURLWithPath: "../shared/vectors"))) ?? []
+        for (i, seed) in seeds.enumerated() {
+            try? Data(seed).write(to: URL(fileURLWithPath: folder).appendingPathComponent(String(format: "seed-%03d", i)))
+        }
+        exit(0)
+    }
+    return 0
+}
+
+/// Called by libFuzzer for every input: a finding (a property that failed) stops the run as a crash would.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard let target = selected else { return 0 }
+    if let finding = target.run(Array(UnsafeBufferPointer(start: data, count: size))) {
+        fatalError("\(target.name): \(finding)")
+    }
+    return 0
+}

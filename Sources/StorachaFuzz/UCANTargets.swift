@@ -1,0 +1,66 @@
+import Foundation
+import IPLD
+import StorachaClient
+import UCAN
+import Ucanto
+
+extension FuzzTargets {
+    static let ucan: [FuzzTarget] = [
+        FuzzTarget(name: "ucan", summary: "UCANs in IPLD (DAG-CBOR) and JWT form; what decodes re-encodes to the same UCAN") { input in
+            if let value = try? DAGCBOR.decode(input), let ucan = try? UCAN(ipld: value) {
+                try require(try UCAN(block: try ucan.block()).signingInput() == ucan.signingInput(), "a UCAN does not round-trip")
+            }
+            _ = try? UCAN(jwt: text(input))
+        },
+        FuzzTarget(name: "delegation", summary: "delegation archives (CAR) and proof strings; an extracted delegation re-archives to itself") { input in
+            if let delegation = try? Delegation.extract(Data(input)) {
+                try require(try Delegation.extract(try delegation.archive()).cid == delegation.cid, "a delegation archive does not round-trip")
+            }
+            if let delegation = try? Delegation.parse(string: text(input)) {
+                try require(try Delegation.parse(string: try delegation.formatString()).cid == delegation.cid, "a proof string does not round-trip")
+            }
+        },
+        FuzzTarget(name: "agent-message", summary: "ucanto/message@7.0.0 CARs; a decoded message re-encodes to one that decodes the same") { input in
+            guard let message = try? AgentMessage.decode(Data(input)) else { return }
+            let again = try AgentMessage.decode(message.encode())
+            try require(again.invocations.map(\.cid) == message.invocations.map(\.cid), "an agent message does not round-trip")
+        },
+        FuzzTarget(name: "validator", summary: "messages through the validator: it accepts only what the agent's key signed") { input in
+            guard let message = try? AgentMessage.decode(Data(input)), let fixture = ValidatorFixture.shared else { return }
+            for invocation in message.invocations.prefix(8) {
+                guard case .success(let accepted) = blocking({ await fixture.validator.access(invocation, now: fixture.now) }),
+                      case .success = accepted else { continue }
+                try require(try invocation.ucan.signingInput() == fixture.signed,
+                            "the validator accepted an invocation the agent never signed: \(invocation.cid)")
+            }
+        },
+        FuzzTarget(name: "profile", summary: "the agent profile file (JSON); a read profile is written and read back the same") { input in
+            guard let profile = try? AgentProfile(json: Data(input)) else { return }
+            let written = profile.json()
+            try require(try AgentProfile(json: written).json() == written, "the agent profile does not round-trip")
+        },
+    ]
+}
+
+/// A service, an agent and the one invocation the agent signed, to see what the validator accepts.
+struct ValidatorFixture: Sendable {
+    static let shared = try? ValidatorFixture()
+    let validator: Validator
+    let message: AgentMessage
+    /// The signing input of the agent's invocation.
+    let signed: [UInt8]
+    let now: Int
+
+    init() throws {
+        // Fixed keys (Ed25519 signing is deterministic), so that the seed corpus stays valid across runs.
+        let service = try Ed25519Signer(seed: [UInt8](repeating: 1, count: 32))
+        let agent = try Ed25519Signer(seed: [UInt8](repeating: 2, count: 32))
+        now = 1_800_000_000
+        let invocation = try Delegation.invoke(issuer: agent, audience: service.did,
+                                               capability: Capability(can: "upload/list", with: agent.did.string, nb: [:]),
+                                               expiration: .at(now + 3600))
+        message = try AgentMessage.request([invocation])
+        signed = try invocation.ucan.signingInput()
+        validator = Validator(authority: service.verifier)
+    }
+}
