@@ -26,6 +26,10 @@ public struct FuzzTarget: Sendable {
 public enum FuzzTargets {
     public static let all: [FuzzTarget] = codecs + containers + ucan + s3
 
+    /// Makes the state targets share (keys, a signed message) before the first input, so that libFuzzer's per-input
+    /// leak check does not take it for a leak of that input.
+    public static func prepare() { _ = ValidatorFixture.shared }
+
     /// The target called `name`.
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

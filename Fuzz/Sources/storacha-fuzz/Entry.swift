@@ -12,6 +12,7 @@ public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutable
         FileHandle.standardError.write(Data("set FUZZ_TARGET to one of:\n\(names)\n".utf8))
         exit(2)
     }
+    FuzzTargets.prepare()
     // `Fuzz/run` seeds an empty corpus folder this way (from the project root, where ../shared/vectors is).
     if let folder = ProcessInfo.processInfo.environment["FUZZ_WRITE_SEEDS"], let target = selected {
         let seeds = (try? FuzzSeeds.seeds(for: target.name, vectors: URL(fileURLWithPath: "../shared/vectors"))) ?? []
