@@ -262,32 +262,31 @@ final class ObjectIndex: Sendable {
         }
     }
 
-    /// How many objects the index at `url` holds as acknowledged and not yet uploaded (read-only; while a
-    /// gateway runs on it too).
-    static func pendingCount(at url: URL) throws -> Int {
+    /// The index at `url`, opened read-only (a gateway may be running on it).
+    static func readOnly(_ url: URL) throws -> DatabaseQueue {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(10)
-        let queue = try DatabaseQueue(path: url.path, configuration: config)
+        return try DatabaseQueue(path: url.path, configuration: config)
+    }
+
+    /// How many objects the index at `url` holds as acknowledged and not yet uploaded (read-only; while a
+    /// gateway runs on it too).
+    static func pendingCount(at url: URL) throws -> Int {
+        let queue = try readOnly(url)
         return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE pending = 1") ?? 0 }
     }
 
     /// How many buckets of the index at `url` changed since their last snapshot (read-only; while a gateway runs on it).
     static func changedCount(at url: URL) throws -> Int {
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(10)
-        let queue = try DatabaseQueue(path: url.path, configuration: config)
+        let queue = try readOnly(url)
         return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM changed_buckets") ?? 0 }
     }
 
     /// How many local copies the index at `url` names: files in the cache directory, and bodies it holds itself
     /// (read-only; while a gateway runs on it too).
     static func localCopyCount(at url: URL) throws -> (files: Int, inline: Int) {
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(10)
-        let queue = try DatabaseQueue(path: url.path, configuration: config)
+        let queue = try readOnly(url)
         return try queue.read { db in
             let inline = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE cacheFile LIKE 'db:%'") ?? 0
             let all = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE cacheFile IS NOT NULL") ?? 0

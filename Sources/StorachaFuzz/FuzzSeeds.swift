@@ -48,7 +48,8 @@ public enum FuzzSeeds {
             let agent = try Ed25519Signer(seed: [UInt8](repeating: 3, count: 32))
             return [[UInt8](AgentProfile(principal: agent).json())]
         case "sigv4", "s3-request": return s3Requests.map { Array($0.utf8) }
-        case "aws-chunked": return [Array("5\r\nhello\r\n0\r\n\r\n".utf8), Array("3;chunk-signature=ab\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n".utf8)]
+        case "aws-chunked":
+            return ["5\r\nhello\r\n0\r\n\r\n", "3;chunk-signature=ab\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n"].map { Array($0.utf8) }
         case "s3-xml":
             return [#"<Delete><Object><Key>a.txt</Key></Object><Quiet>true</Quiet></Delete>"#,
                     #"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"abc"</ETag></Part></CompleteMultipartUpload>"#]

@@ -40,7 +40,8 @@ extension FuzzTargets {
             if let request = try? S3XML.deleteRequest(input) { try require(request.keys.count <= input.count, "more keys than bytes") }
             if let parts = try? S3XML.completeRequest(input) { try require(parts.count <= input.count, "more parts than bytes") }
         },
-        FuzzTarget(name: "s3-request", summary: "request → operation routing and key checks; an accepted key never has a . or .. segment") { input in
+        FuzzTarget(name: "s3-request",
+                   summary: "request → operation routing and key checks; an accepted key never has a . or .. segment") { input in
             if let head = FuzzRequest.parse(input)?.head {
                 _ = try? S3Operation(head)
                 _ = try? head.queryItems()

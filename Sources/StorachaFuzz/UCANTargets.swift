@@ -12,7 +12,8 @@ extension FuzzTargets {
             }
             _ = try? UCAN(jwt: text(input))
         },
-        FuzzTarget(name: "delegation", summary: "delegation archives (CAR) and proof strings; an extracted delegation re-archives to itself") { input in
+        FuzzTarget(name: "delegation",
+                   summary: "delegation archives (CAR) and proof strings; an extracted delegation re-archives to itself") { input in
             if let delegation = try? Delegation.extract(Data(input)) {
                 try require(try Delegation.extract(try delegation.archive()).cid == delegation.cid, "a delegation archive does not round-trip")
             }

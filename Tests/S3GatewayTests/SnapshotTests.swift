@@ -39,7 +39,8 @@ import TestSupport
         let src = home.appendingPathComponent("src")
         try SnapshotTests.write([
             "a.txt": Data("hello\n".utf8), "empty.txt": Data(), "nested/deeper/deepest/f.bin": lcg(100_000, seed: 3),
-            "日本/ファイル.txt": Data("こんにちは".utf8), "spaced name é.txt": Data("ünï côdé\n".utf8), "meta.txt": Data("colored".utf8),
+            "日本/ファイル.txt": Data("こんにちは".utf8), "spaced name é.txt": Data("ünï côdé\n".utf8),
+            "meta.txt": Data("colored".utf8),
         ], under: src)
         try FileManager.default.createDirectory(at: src.appendingPathComponent("multi"), withIntermediateDirectories: true)
         _ = try RcloneTests.writeLarge(src.appendingPathComponent("multi/12MB.bin"), size: 12_000_000)

@@ -11,7 +11,9 @@ import TestSupport
     static func inputs(_ folder: String, _ target: String) -> [(String, [UInt8])] {
         let dir = URL(fileURLWithPath: "Fuzz/\(folder)/\(target)")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
-        return names.compactMap { name in (try? Data(contentsOf: dir.appendingPathComponent(name))).map { ("\(folder)/\(target)/\(name)", [UInt8]($0)) } }
+        return names.compactMap { name in
+            (try? Data(contentsOf: dir.appendingPathComponent(name))).map { ("\(folder)/\(target)/\(name)", [UInt8]($0)) }
+        }
     }
 
     @Test(arguments: FuzzTargets.all.map(\.name))
