@@ -60,9 +60,14 @@ extension ObjectIndex {
         }
     }
 
-    /// Clears the change mark of `bucket` if nothing changed after `version`.
+    /// Clears the change mark of `bucket` if nothing changed after `version`; otherwise the changes after it count
+    /// from now, so that under a steady stream of changes a snapshot follows at most every `longest` seconds (not at
+    /// every round once the first change is older than that).
     static func clearChange(_ bucket: String, version: Int, _ db: Database) throws {
         try db.execute(sql: "DELETE FROM changed_buckets WHERE bucket = ? AND version = ?", arguments: [bucket, version])
+        guard db.changesCount == 0 else { return }
+        try db.execute(sql: "UPDATE changed_buckets SET first = ? WHERE bucket = ?",
+                       arguments: [Date().timeIntervalSince1970, bucket])
     }
 
     /// A bucket's snapshots, the latest first.

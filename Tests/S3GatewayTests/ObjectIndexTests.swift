@@ -1,6 +1,7 @@
 import Foundation
 @testable import S3Gateway
 import SystemIO
+import TestSupport
 import Testing
 
 @Suite struct ObjectIndexTests {
@@ -17,6 +18,26 @@ import Testing
         #expect(try ObjectIndex.stringList(String(decoding: try JSONEncoder().encode(shards), as: UTF8.self)) == shards)
         #expect(throws: (any Error).self) { try ObjectIndex.stringMap("[\"a\"]") }
         #expect(throws: (any Error).self) { try ObjectIndex.stringList("[1]") }
+    }
+
+    /// A snapshot recorded while changes went on keeps the bucket marked, with its first change restarted at the
+    /// record: under a steady stream of changes the next snapshot is due `longest` seconds later, not at once.
+    @Test func aSnapshotDuringChangesRestartsTheirClock() async throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let index = try ObjectIndex(url: dir.appendingPathComponent("index.sqlite"))
+        try await index.db.write { db in
+            try ObjectIndex.changed("b", db)
+            try db.execute(sql: "UPDATE changed_buckets SET first = 1000 WHERE bucket = 'b'")
+            try ObjectIndex.changed("b", db)
+        }
+        let before = Date().timeIntervalSince1970
+        try await index.clear("b", version: 1)
+        let marked = try await index.changedBuckets()
+        #expect(marked.count == 1 && marked.first?.version == 2)
+        #expect((marked.first?.first ?? 0) >= before, "\(marked)")
+        try await index.clear("b", version: 2)
+        #expect(try await index.changedBuckets().isEmpty)
     }
 }
 
