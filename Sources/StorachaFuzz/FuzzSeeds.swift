@@ -36,8 +36,8 @@ public enum FuzzSeeds {
         case "ucan", "delegation", "agent-message", "validator":
             var seeds = files("wire", suffix: ".car").filter { $0.count < 16 << 10 }
             if let fixture = ValidatorFixture.shared {
-                seeds.append([UInt8](fixture.message.encode()))
-                if let invocation = fixture.message.invocations.first {
+                seeds.append(fixture.request)
+                if let invocation = try fixture.message().invocations.first {
                     seeds.append([UInt8](invocation.root.bytes))
                     seeds.append([UInt8](try invocation.archive()))
                     seeds.append(Array(try invocation.formatString().utf8))
