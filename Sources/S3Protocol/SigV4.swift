@@ -76,10 +76,17 @@ public struct SigV4: Sendable {
             let field = SigV4.trimmed(part)
             guard let equals = field.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
             let (name, value) = (field[..<equals], String(field[field.utf8.index(after: equals)...]))
+            // A field given twice is ambiguous (which one was signed?): refused, not resolved either way.
+            func once(_ slot: inout String?) throws(S3Error) {
+                guard slot == nil else {
+                    throw S3Error.authorizationHeaderMalformed("the Authorization header gives \(name) more than once")
+                }
+                slot = value
+            }
             switch name {
-            case "Credential": credential = value
-            case "SignedHeaders": signedList = value
-            case "Signature": signature = value
+            case "Credential": try once(&credential)
+            case "SignedHeaders": try once(&signedList)
+            case "Signature": try once(&signature)
             default: break
             }
         }
@@ -116,8 +123,12 @@ public struct SigV4: Sendable {
 
     func verifyPresigned(_ head: S3RequestHead, query: [(name: String, value: String)], now: Date) throws(S3Error) -> VerifiedRequest {
         func value(_ name: String) throws(S3Error) -> String {
-            guard let v = query.first(where: { $0.name == name })?.value else {
+            let given = query.filter { $0.name == name }
+            guard let v = given.first?.value else {
                 throw S3Error.authorizationQueryParametersError("Query-string authentication requires the \(name) parameter")
+            }
+            guard given.count == 1 else {
+                throw S3Error.authorizationQueryParametersError("Query-string authentication gives \(name) more than once")
             }
             return v
         }

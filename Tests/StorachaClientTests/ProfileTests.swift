@@ -133,3 +133,16 @@ import UCAN
         }
     }
 }
+
+@Suite struct JSONNumberTests {
+    /// Integral doubles below 1e21 are written in plain digits as `JSON.stringify` does, also past Int64's range
+    /// (a profile holding 1e20 trapped the writer: found by the profile fuzz target).
+    @Test func largeIntegralNumbersAreWrittenAsJavaScriptDoes() throws {
+        #expect(JSONValue.number(42) == "42")
+        #expect(JSONValue.number(1e20) == "100000000000000000000")
+        #expect(JSONValue.number(123456789012345678901) == "123456789012345680000")
+        #expect(JSONValue.number(-9.3e18) == "-9300000000000000000")
+        #expect(JSONValue.number(1e21) == "1e+21")
+        #expect(JSONValue.number(0.5) == "0.5")
+    }
+}

@@ -53,13 +53,26 @@ public enum JSONValue: Sendable, Equatable {
         return out
     }
 
+    /// A double as JavaScript's `JSON.stringify` writes it: integral values below 1e21 in plain digits (the shortest
+    /// digits that round-trip, then zeros), others in Swift's shortest form.
+    static func number(_ d: Double) -> String {
+        guard d == d.rounded(), abs(d) < 1e21 else { return String(d) }
+        if abs(d) < 9e18 { return String(Int64(d)) }
+        // 9e18 ≤ |d| < 1e21: Swift writes "1.2345e+20"; spell out the digits with the exponent's zeros.
+        let text = String(abs(d))
+        guard let e = text.firstIndex(of: "e"), let exponent = Int(text[text.index(after: e)...]) else { return String(d) }
+        let digits = text[..<e].filter { $0 != "." }
+        let zeros = max(0, exponent + 1 - digits.count)
+        return (d < 0 ? "-" : "") + digits + String(repeating: "0", count: zeros)
+    }
+
     private func write(into out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .integer(let i): out += String(i)
         case .double(let d):
-            if d.isFinite { out += d == d.rounded() && abs(d) < 1e21 ? String(Int64(d)) : String(d) } else { out += "null" }
+            if d.isFinite { out += JSONValue.number(d) } else { out += "null" }
         case .string(let s): JSONValue.quote(s, into: &out)
         case .array(let items):
             out += "["
