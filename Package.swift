@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
+        .target(name: "StorachaBuildInfo"),
         .target(name: "SystemIO", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         .target(
             name: "Multiformats",
@@ -91,6 +92,7 @@ let package = Package(
             name: "StorachaCLI",
             dependencies: [
                 "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "LocalService", "StorachaClient", "S3Protocol", "S3Gateway",
+                "StorachaBuildInfo",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StorachaBuildInfo
 
 /// The `storacha` command-line tool.
 @main
@@ -10,7 +11,7 @@ struct Storacha: AsyncParsableCommand {
         discussion: "Byte-for-byte compatible with the official JS client: the same root CIDs, CAR shards and sharded DAG index as "
             + "`storacha up`, and the same agent profile, commands and proof strings. Production network by default; "
             + "--network local uses the local service with no account and no network.",
-        version: "0.1.0",
+        version: Storacha.version,
         subcommands: [
             UpCommand.self, ListCommand.self, RemoveCommand.self, OpenCommand.self,
             LoginCommand.self, WhoamiCommand.self, AccountCommand.self, SpaceCommand.self, DelegationCommand.self, ProofCommand.self,
@@ -19,6 +20,14 @@ struct Storacha: AsyncParsableCommand {
             BenchCommand.self,
         ]
     )
+}
+
+extension Storacha {
+    /// The release, and the git commit it was built from when scripts/release built it.
+    static var version: String {
+        let commit = String(cString: storacha_build_commit())
+        return commit.isEmpty ? "0.1.0 (development build)" : "0.1.0 (\(commit))"
+    }
 }
 
 /// A failure reported to the user as one line, with a non-zero exit.
