@@ -185,11 +185,17 @@ extension S3XML {
     }
 
     /// Decodes a request body, or throws `MalformedXML`.
+    ///
+    /// The body must be UTF-8 (as S3 requires) before it reaches the XML parser: FoundationXML traps on an element
+    /// name that is not valid UTF-8 (found by the s3-xml fuzz target), so such a body is refused here.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        let malformed = S3Error("MalformedXML", status: 400,
+                                "The XML you provided was not well-formed or did not validate against our published schema")
+        guard String(validating: bytes, as: UTF8.self) != nil, !bytes.contains(0) else { throw malformed }
         do {
             return try XMLDecoder().decode(T.self, from: Data(bytes))
         } catch {
-            throw S3Error("MalformedXML", status: 400, "The XML you provided was not well-formed or did not validate against our published schema")
+            throw malformed
         }
     }
 }
