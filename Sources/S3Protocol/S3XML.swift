@@ -191,7 +191,9 @@ extension S3XML {
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         let malformed = S3Error("MalformedXML", status: 400,
                                 "The XML you provided was not well-formed or did not validate against our published schema")
-        guard String(validating: bytes, as: UTF8.self) != nil, !bytes.contains(0) else { throw malformed }
+        guard String(validating: bytes, as: UTF8.self) != nil, !bytes.contains(0), XMLWellFormedness.check(bytes) else {
+            throw malformed
+        }
         do {
             return try XMLDecoder().decode(T.self, from: Data(bytes))
         } catch {
