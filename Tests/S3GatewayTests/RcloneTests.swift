@@ -300,13 +300,16 @@ let rclones: [URL] = {
         #expect(try await rc(["copy", src.path, "st:cold"]).status == 0)
         try await gateway.drained()
         let index = gateway.data.appendingPathComponent("index.sqlite")
+        // The index forgets a local copy just before its file is removed: wait for both.
+        let objects = gateway.data.appendingPathComponent("objects").path
         var copies = try ObjectIndex.localCopyCount(at: index)
-        for _ in 0..<100 where copies != (0, 0) {
+        var cached = try FileManager.default.contentsOfDirectory(atPath: objects)
+        for _ in 0..<100 where copies != (0, 0) || !cached.isEmpty {
             try await Task.sleep(for: .milliseconds(100))
             copies = try ObjectIndex.localCopyCount(at: index)
+            cached = try FileManager.default.contentsOfDirectory(atPath: objects)
         }
         #expect(copies == (0, 0), "local copies left: \(copies)")
-        let cached = try FileManager.default.contentsOfDirectory(atPath: gateway.data.appendingPathComponent("objects").path)
         #expect(cached.isEmpty, "\(cached)")
         let check = try await rc(["check", "--download", src.path, "st:cold"])
         #expect(check.status == 0 && check.stderr.contains("4 matching files"), "\(check.stderr)")
