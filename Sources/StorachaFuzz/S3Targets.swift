@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import S3Protocol
 
 extension FuzzTargets {
@@ -36,7 +39,15 @@ extension FuzzTargets {
             } catch {}
             try require(out <= input.count, "aws-chunked decoded \(out) bytes from \(input.count)")
         },
-        FuzzTarget(name: "s3-xml", summary: "the DeleteObjects and CompleteMultipartUpload bodies") { input in
+        FuzzTarget(name: "s3-xml", summary: "the DeleteObjects and CompleteMultipartUpload bodies; what the strict check "
+                   + "accepts, FoundationXML parses without an error") { input in
+            if XMLWellFormedness.check(input) {
+                let errors = ParseErrors()
+                let parser = XMLParser(data: Data(input))
+                parser.delegate = errors
+                parser.shouldResolveExternalEntities = false
+                try require(parser.parse() && errors.count == 0, "FoundationXML refused a body the strict check accepted")
+            }
             if let request = try? S3XML.deleteRequest(input) { try require(request.keys.count <= input.count, "more keys than bytes") }
             if let parts = try? S3XML.completeRequest(input) { try require(parts.count <= input.count, "more parts than bytes") }
         },
@@ -86,4 +97,12 @@ struct FuzzRequest {
         let query = (try? head.query("X-Amz-SignedHeaders")) ?? nil
         return (query ?? "").split(separator: ";").map(String.init)
     }
+}
+
+/// Counts the errors an XML parse reports.
+final class ParseErrors: NSObject, XMLParserDelegate {
+    var count = 0
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) { count += 1 }
+    func parser(_ parser: XMLParser, validationErrorOccurred validationError: any Error) { count += 1 }
 }
