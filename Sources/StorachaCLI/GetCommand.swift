@@ -4,9 +4,11 @@ import Multiformats
 import StorachaClient
 import UnixFS
 
-/// Where `get` and `cat` read from.
+/// Where `get` and `cat` read from: `--gateway`, else the current network's gateway.
 struct GatewayOptions: ParsableArguments {
-    @Option(help: "Trustless gateway URL (default: $STORACHA_GATEWAY_URL, else the local service at http://127.0.0.1:8787).")
+    @Option(help: ArgumentHelp("Trustless gateway URL (default: $STORACHA_GATEWAY_URL, else the network's gateway: "
+        + "https://storacha.link on production; on --network local, the local service, started here if none runs).",
+        valueName: "url"))
     var gateway: String?
 
     @Option(help: "Blocks fetched at once.")
@@ -15,21 +17,44 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "Attempts per block on network errors and HTTP 5xx/429 (1 = no retry).")
     var retries: Int = 6
 
+    @OptionGroup var network: AgentOptions
+
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
         guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
+        if gateway != nil && network.network != nil { throw CLIError("give --gateway or --network, not both") }
     }
 
-    var url: String {
-        gateway ?? ProcessInfo.processInfo.environment["STORACHA_GATEWAY_URL"] ?? "http://127.0.0.1:8787"
+    /// Runs `body` with an exporter over the gateway; a local service started for it stops afterwards.
+    func withExporter<T>(_ body: (UnixFSExporter) async throws -> T) async throws -> T {
+        func exporter(_ url: String) -> UnixFSExporter {
+            UnixFSExporter(source: PrefetchingBlockSource(GatewayBlockSource(url: url, retry: RetryPolicy(attempts: retries)),
+                                                          window: parallel))
+        }
+        let environment = network.environment
+        if let url = gateway ?? environment["STORACHA_GATEWAY_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            return try await body(exporter(url))
+        }
+        guard network.networkName == "local" else {
+            do { return try await body(exporter(try Network.fromEnvironment(environment).publicGateway)) } catch let e as NetworkError {
+                throw CLIError(e.description)
+            }
+        }
+        let local = try await LocalNetwork.attach(data: network.localData)
+        do {
+            let result = try await body(exporter(local.network.publicGateway))
+            await local.stop()
+            return result
+        } catch {
+            await local.stop()
+            throw error
+        }
     }
 
-    /// Resolves `<cid>[/path]` through the gateway: the exporter, the root, the path and the target CID.
-    func resolve(_ text: String) async throws -> (exporter: UnixFSExporter, root: CID, path: String, cid: CID) {
+    /// Resolves `<cid>[/path]` with `exporter`: the root, the path and the target CID.
+    static func resolve(_ text: String, with exporter: UnixFSExporter) async throws -> (root: CID, path: String, cid: CID) {
         let (root, path) = try GatewayOptions.target(text)
-        let exporter = UnixFSExporter(source: PrefetchingBlockSource(GatewayBlockSource(url: url,
-            retry: RetryPolicy(attempts: retries)), window: parallel))
-        return (exporter, root, path, try await exporter.resolve(root, path: path))
+        return (root, path, try await exporter.resolve(root, path: path))
     }
 
     /// Splits `<cid>[/path]` (an `/ipfs/` prefix is allowed).
@@ -64,11 +89,13 @@ struct GetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await userFacing {
-            let (exporter, root, path, cid) = try await gateway.resolve(target)
-            let name = output ?? (path.isEmpty ? root.description : String(path.split(separator: "/").last ?? Substring(root.description)))
-            let destination = URL(fileURLWithPath: name)
-            let outcome = try await Extraction(exporter: exporter).run(cid, to: destination)
-            printError("saved \(cid) to \(destination.path)\(outcome.resumed ? " (resumed)" : "")")
+            try await gateway.withExporter { exporter in
+                let (root, path, cid) = try await GatewayOptions.resolve(target, with: exporter)
+                let name = output ?? (path.isEmpty ? root.description : String(path.split(separator: "/").last ?? Substring(root.description)))
+                let destination = URL(fileURLWithPath: name)
+                let outcome = try await Extraction(exporter: exporter).run(cid, to: destination)
+                printError("saved \(cid) to \(destination.path)\(outcome.resumed ? " (resumed)" : "")")
+            }
         }
     }
 }
@@ -90,18 +117,20 @@ struct CatCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await userFacing {
-            let (exporter, _, _, cid) = try await gateway.resolve(target)
-            var span: Range<UInt64>? = nil
-            if let range {
-                let size = try await exporter.stat(cid).size
-                let parts = range.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2, let start = UInt64(parts[0]), start <= size else { throw CLIError("--range must be START-END or START- within the file (size \(size))") }
-                let end = parts[1].isEmpty ? size : min(size, (UInt64(parts[1]) ?? 0) + 1)
-                guard end >= start else { throw CLIError("--range end is before its start") }
-                span = start..<end
+            try await gateway.withExporter { exporter in
+                let cid = try await GatewayOptions.resolve(target, with: exporter).cid
+                var span: Range<UInt64>? = nil
+                if let range {
+                    let size = try await exporter.stat(cid).size
+                    let parts = range.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+                    guard parts.count == 2, let start = UInt64(parts[0]), start <= size else { throw CLIError("--range must be START-END or START- within the file (size \(size))") }
+                    let end = parts[1].isEmpty ? size : min(size, (UInt64(parts[1]) ?? 0) + 1)
+                    guard end >= start else { throw CLIError("--range end is before its start") }
+                    span = start..<end
+                }
+                let out = FileHandle.standardOutput
+                try await exporter.read(cid, range: span) { data in try out.write(contentsOf: data) }
             }
-            let out = FileHandle.standardOutput
-            try await exporter.read(cid, range: span) { data in try out.write(contentsOf: data) }
         }
     }
 }

@@ -286,6 +286,26 @@ import TestSupport
         #expect(try await user.ok(["can", "filecoin", "info", piece]).contains("Piece CID: \(piece)"))
     }
 
+    /// `get` and `cat` read through the current network's gateway: on `--network local` with no `serve local`
+    /// running, they start the local service for the command, as `up` does.
+    @Test func getAndCatUseTheLocalNetworkWithoutAServer() async throws {
+        let user = try User()
+        defer { user.cleanUp() }
+        _ = try await user.ok(["login", "alice@example.com"])
+        _ = try await user.ok(["space", "create", "files", "--no-caution", "--no-recovery"])
+        let input = user.home.appendingPathComponent("notes.txt")
+        let bytes = Data(lcg(300_000, seed: 5).map { 0x61 + $0 % 26 })
+        try bytes.write(to: input)
+        let root = try await user.ok(["up", "--no-wrap", input.path, "--json"])
+        let cid = try #require((try json(root)["root"] as? [String: Any])?["/"] as? String)
+        let copy = user.home.appendingPathComponent("copy.txt")
+        _ = try await user.ok(["get", cid, "-o", copy.path])
+        #expect(try Data(contentsOf: copy) == bytes)
+        #expect(try await user.ok(["cat", cid, "--range", "10-19"]) == String(decoding: bytes[10..<20], as: UTF8.self))
+        #expect(!FileManager.default.fileExists(atPath: user.data.appendingPathComponent("server.json").path))
+        try await user.fails(["get", cid, "--gateway", "http://127.0.0.1:9"], with: "--gateway or --network")
+    }
+
     @Test func upRefusesBadInputCleanly() async throws {
         let user = try User()
         defer { user.cleanUp() }
