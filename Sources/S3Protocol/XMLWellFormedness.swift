@@ -186,7 +186,7 @@ struct XMLScanner {
             guard digits > 0, valid else { throw Refused() }
         } else {
             let name = try self.name()
-            guard ["amp", "lt", "gt", "quot", "apos"].contains(where: { ArraySlice($0.utf8) == name }) else {
+            guard ["amp", "lt", "gt", "quot", "apos"].contains(where: { name.elementsEqual($0.utf8) }) else {
                 throw Refused()
             }
         }
@@ -238,11 +238,9 @@ struct XMLScanner {
         at += text.utf8.count
     }
 
-    func starts(with text: String) -> Bool { starts(with: Array(text.utf8)) }
+    func starts(with text: String) -> Bool { bytes[at...].starts(with: text.utf8) }
 
-    func starts(with prefix: [UInt8]) -> Bool {
-        bytes.count - at >= prefix.count && bytes[at..<at + prefix.count].elementsEqual(prefix)
-    }
+    func starts(with prefix: [UInt8]) -> Bool { bytes[at...].starts(with: prefix) }
 
     static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
     static func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }

@@ -35,20 +35,7 @@ struct GatewayOptions: ParsableArguments {
         if let url = gateway ?? environment["STORACHA_GATEWAY_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
             return try await body(exporter(url))
         }
-        guard network.networkName == "local" else {
-            do { return try await body(exporter(try Network.fromEnvironment(environment).publicGateway)) } catch let e as NetworkError {
-                throw CLIError(e.description)
-            }
-        }
-        let local = try await LocalNetwork.attach(data: network.localData)
-        do {
-            let result = try await body(exporter(local.network.publicGateway))
-            await local.stop()
-            return result
-        } catch {
-            await local.stop()
-            throw error
-        }
+        return try await network.withNetwork { network, _ in try await body(exporter(network.publicGateway)) }
     }
 
     /// Resolves `<cid>[/path]` with `exporter`: the root, the path and the target CID.
@@ -123,7 +110,9 @@ struct CatCommand: AsyncParsableCommand {
                 if let range {
                     let size = try await exporter.stat(cid).size
                     let parts = range.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard parts.count == 2, let start = UInt64(parts[0]), start <= size else { throw CLIError("--range must be START-END or START- within the file (size \(size))") }
+                    guard parts.count == 2, let start = UInt64(parts[0]), start <= size else {
+                        throw CLIError("--range must be START-END or START- within the file (size \(size))")
+                    }
                     let end = parts[1].isEmpty ? size : min(size, (UInt64(parts[1]) ?? 0) + 1)
                     guard end >= start else { throw CLIError("--range end is before its start") }
                     span = start..<end

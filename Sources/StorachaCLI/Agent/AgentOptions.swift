@@ -46,23 +46,30 @@ struct AgentOptions: ParsableArguments {
             } else {
                 principal = nil
             }
-            if networkName == "local" {
-                let local = try await LocalNetwork.attach(data: localData)
-                do {
-                    var agent = try Agent.open(network: local.network, store: ProfileStore.forNetwork(local.network, environment: environment),
-                                               principal: principal)
-                    let result = try await body(&agent, AgentContext(local: local))
-                    await local.stop()
-                    return result
-                } catch {
-                    await local.stop()
-                    throw error
-                }
+            return try await withNetwork { network, local in
+                var agent = try Agent.open(network: network, store: ProfileStore.forNetwork(network, environment: environment),
+                                           principal: principal)
+                return try await body(&agent, AgentContext(local: local))
             }
+        }
+    }
+
+    /// Runs `body` on the selected network; on the local network the service runs in this process for the
+    /// command's duration (and is given to `body`) unless `storacha serve local` already serves that directory.
+    func withNetwork<T>(_ body: (Network, LocalNetwork?) async throws -> T) async throws -> T {
+        guard networkName == "local" else {
             let network: Network
             do { network = try Network.fromEnvironment(environment) } catch { throw CLIError(ErrorText.line(error)) }
-            var agent = try Agent.open(network: network, store: ProfileStore.forNetwork(network, environment: environment), principal: principal)
-            return try await body(&agent, AgentContext(local: nil))
+            return try await body(network, nil)
+        }
+        let local = try await LocalNetwork.attach(data: localData)
+        do {
+            let result = try await body(local.network, local)
+            await local.stop()
+            return result
+        } catch {
+            await local.stop()
+            throw error
         }
     }
 }
