@@ -34,6 +34,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "StorachaBuildInfo"),
+        .target(name: "CivilTime"),
         .target(name: "SystemIO", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         .target(
             name: "Multiformats",
@@ -42,17 +43,17 @@ let package = Package(
         .target(name: "IPLD", dependencies: ["Multiformats"]),
         .target(name: "CPieceTree"),
         .target(name: "S3Protocol", dependencies: [
-            .product(name: "Crypto", package: "swift-crypto"), .product(name: "XMLCoder", package: "XMLCoder"),
+            "CivilTime", .product(name: "Crypto", package: "swift-crypto"), .product(name: "XMLCoder", package: "XMLCoder"),
         ]),
         .target(name: "Piece", dependencies: ["Multiformats", "CPieceTree"]),
         .target(name: "CAR", dependencies: ["SystemIO", "Multiformats", "IPLD", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UnixFS", dependencies: ["Multiformats", "IPLD", "CAR", "Piece", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "UCAN", dependencies: ["Multiformats", "IPLD", "CAR", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Ucanto", dependencies: ["Multiformats", "IPLD", "CAR", "UCAN"]),
+        .target(name: "Ucanto", dependencies: ["CivilTime", "Multiformats", "IPLD", "CAR", "UCAN"]),
         .target(
             name: "LocalService",
             dependencies: [
-                "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "Piece",
+                "CivilTime", "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "Piece",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -65,7 +66,7 @@ let package = Package(
         .target(
             name: "StorachaClient",
             dependencies: [
-                "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "Piece",
+                "CivilTime", "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "Piece",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -92,12 +93,13 @@ let package = Package(
             name: "StorachaCLI",
             dependencies: [
                 "SystemIO", "Multiformats", "IPLD", "CAR", "UnixFS", "UCAN", "Ucanto", "LocalService", "StorachaClient", "S3Protocol", "S3Gateway",
-                "StorachaBuildInfo",
+                "StorachaBuildInfo", "CivilTime",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "CivilTimeTests", dependencies: ["CivilTime"]),
         .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats"]),
         .testTarget(name: "IPLDTests", dependencies: ["IPLD", "Multiformats"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "IPLD", "Multiformats"]),

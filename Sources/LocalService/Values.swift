@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import IPLD
 import Multiformats
@@ -59,8 +60,6 @@ enum Value {
 
     /// ISO 8601 with milliseconds, as JavaScript's `Date.toISOString()` writes.
     static func iso(_ seconds: Int) -> IPLDValue {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return .string(f.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))))
+        .string(UTCDateTime(milliseconds: Int64(seconds) * 1000).iso8601())
     }
 }

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 
 /// Serves S3 requests from any ``S3Backend``: authenticates every request (``SigV4``), reads the operation,
@@ -264,8 +265,8 @@ public struct S3Handler: Sendable {
         if let ifMatch = head.header("if-match"), !matches(ifMatch) { return 412 }
         if let ifNoneMatch = head.header("if-none-match"), matches(ifNoneMatch) { return 304 }
         let modified = info.lastModified.timeIntervalSince1970.rounded(.down)
-        if let text = head.header("if-unmodified-since"), let date = HTTPDate.parse(text), modified > date.timeIntervalSince1970 { return 412 }
-        if head.header("if-none-match") == nil, let text = head.header("if-modified-since"), let date = HTTPDate.parse(text),
+        if let text = head.header("if-unmodified-since"), let date = UTCDateTime(httpDate: text)?.date, modified > date.timeIntervalSince1970 { return 412 }
+        if head.header("if-none-match") == nil, let text = head.header("if-modified-since"), let date = UTCDateTime(httpDate: text)?.date,
            modified <= date.timeIntervalSince1970 {
             return 304
         }
@@ -330,19 +331,5 @@ public struct S3Handler: Sendable {
                     Size: $0.size, StorageClass: "STANDARD")
             },
             CommonPrefixes: page.prefixes.map { .init(Prefix: encode($0)) })
-    }
-}
-
-/// HTTP dates in the three forms RFC 7231 allows readers to accept (the first is what clients send).
-enum HTTPDate {
-    static func parse(_ text: String) -> Date? {
-        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "GMT")
-            formatter.dateFormat = format
-            if let date = formatter.date(from: text) { return date }
-        }
-        return nil
     }
 }

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import XMLCoder
 
@@ -32,41 +33,10 @@ public enum S3XML {
     }
 
     /// S3's timestamp format in listings: `2009-10-12T17:50:30.000Z`.
-    public static func timestamp(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let seconds = ms / 1000
-        let (days, daySeconds) = (seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400, ((seconds % 86_400) + 86_400) % 86_400)
-        let (y, m, d) = civil(days)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let millis = ((ms % 1000) + 1000) % 1000
-        let msText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        return "\(y)-\(two(m))-\(two(d))T\(two(daySeconds / 3600)):\(two(daySeconds / 60 % 60)):\(two(daySeconds % 60)).\(msText)Z"
-    }
+    public static func timestamp(_ date: Date) -> String { UTCDateTime(date).iso8601() }
 
-    /// RFC 7231 HTTP dates, for `Last-Modified`.
-    public static func httpDate(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let daySeconds = ((seconds % 86_400) + 86_400) % 86_400
-        let (y, m, d) = civil(days)
-        let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][Int(((days % 7) + 7) % 7)]
-        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][Int(m - 1)]
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(weekday), \(two(d)) \(month) \(y) \(two(daySeconds / 3600)):\(two(daySeconds / 60 % 60)):\(two(daySeconds % 60)) GMT"
-    }
-
-    /// Year, month and day of a day count since 1970-01-01.
-    static func civil(_ days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
+    /// RFC 9110 HTTP dates, for `Last-Modified`.
+    public static func httpDate(_ date: Date) -> String { UTCDateTime(date).httpDate }
 }
 
 /// `ListAllMyBucketsResult`.

@@ -1,3 +1,4 @@
+import CivilTime
 import Crypto
 import Foundation
 
@@ -268,31 +269,10 @@ public struct SigV4: Sendable {
 
     /// `yyyyMMdd'T'HHmmss'Z'` as a date.
     static func parse(_ amzDate: String) throws(S3Error) -> Date {
-        let digits = Array(amzDate.utf8)
-        guard digits.count == 16, digits[8] == UInt8(ascii: "T"), digits[15] == UInt8(ascii: "Z") else {
+        guard let time = UTCDateTime(amzDate: amzDate) else {
             throw S3Error.accessDenied("x-amz-date must be in the form yyyyMMddTHHmmssZ")
         }
-        func number(_ range: Range<Int>) -> Int? {
-            var n = 0
-            for i in range {
-                guard digits[i] >= 0x30 && digits[i] <= 0x39 else { return nil }
-                n = n * 10 + Int(digits[i] - 0x30)
-            }
-            return n
-        }
-        guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8), let hour = number(9..<11),
-              let minute = number(11..<13), let second = number(13..<15),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
-            throw S3Error.accessDenied("x-amz-date must be in the form yyyyMMddTHHmmssZ")
-        }
-        // Days from the civil date (proleptic Gregorian), then seconds since 1970.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + hour * 3600 + minute * 60 + second))
+        return time.date
     }
 
     static func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {

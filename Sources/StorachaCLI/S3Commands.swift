@@ -1,4 +1,5 @@
 import ArgumentParser
+import CivilTime
 import Foundation
 import IPLD
 import S3Gateway
@@ -57,7 +58,7 @@ struct S3Command: AsyncParsableCommand {
                 let list = try await BucketSnapshots.list(directory: directory, bucket: bucket)
                 if list.isEmpty && !json { print("No snapshot of bucket \(bucket) yet") }
                 for s in list {
-                    let time = ISO8601DateFormatter().string(from: s.created)
+                    let time = UTCDateTime(s.created).iso8601(milliseconds: false)
                     if json {
                         print(jsonLine(["seq": .int(s.seq), "created": .string(time), "root": .string(s.root.description),
                                         "manifest": .string(s.manifest.description), "addedBlocks": .int(s.addedBlocks)]))

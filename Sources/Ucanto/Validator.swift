@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import IPLD
 import Multiformats
@@ -69,8 +70,7 @@ public indirect enum ValidationError: Error, Hashable, Sendable, CustomStringCon
     }
 
     static func date(_ t: Int) -> String {
-        let f = ISO8601DateFormatter()
-        return f.string(from: Date(timeIntervalSince1970: TimeInterval(t)))
+        UTCDateTime(milliseconds: Int64(t) * 1000).iso8601(milliseconds: false)
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CivilTime
 import Foundation
 import IPLD
 import StorachaClient
@@ -171,7 +172,7 @@ struct UsageCommand: AsyncParsableCommand {
             try await options.withAgent { agent, _ in
                 let now = Date()
                 let (entries, failures) = try await agent.usage(from: Agent.startOfLastMonth(now), to: Int(now.timeIntervalSince1970))
-                let reportedAt = ISO8601DateFormatter.withMilliseconds.string(from: now)
+                let reportedAt = UTCDateTime(now).iso8601()
                 var total = 0
                 for e in entries {
                     total += e.final
@@ -258,14 +259,5 @@ enum ByteText {
         guard known.contains(upper) else { return nil }
         let bytes = (number * Foundation.pow(base, power)).rounded()
         return bytes < 1.8e19 ? UInt64(bytes) : nil
-    }
-}
-
-extension ISO8601DateFormatter {
-    /// `Date.toISOString()` form.
-    static var withMilliseconds: ISO8601DateFormatter {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
     }
 }

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import IPLD
 import Multiformats
@@ -103,11 +104,6 @@ extension Agent {
 
     /// The start of last month (UTC), as the JS CLI computes the usage period.
     public static func startOfLastMonth(_ now: Date) -> Int {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        var parts = calendar.dateComponents([.year, .month], from: now)
-        parts.month = (parts.month ?? 1) - 1
-        parts.day = 1
-        return Int(calendar.date(from: parts)?.timeIntervalSince1970 ?? now.timeIntervalSince1970)
+        Int(UTCDateTime(now).startOfPreviousMonth.secondsSince1970)
     }
 }

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import IPLD
 import Multiformats
@@ -136,6 +137,6 @@ extension Agent {
     }
 
     static func isoDate(_ seconds: Int) -> String {
-        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        UTCDateTime(milliseconds: Int64(seconds) * 1000).iso8601(milliseconds: false)
     }
 }
