@@ -3,17 +3,17 @@ extension UTCDateTime {
     /// `Sun, 06 Nov 1994 08:49:37 GMT` that clients send, the obsolete RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT`
     /// and asctime's `Sun Nov  6 08:49:37 1994`. Nil for anything else.
     public init?(httpDate text: String) {
-        let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        let words = text.split(separator: " ")
         let fields: (day: Substring, month: Substring, year: Substring, time: Substring)
         if words.count == 6, words[0].hasSuffix(","), words[5] == "GMT" || words[5] == "UTC" {
             guard Self.weekdays.contains(String(words[0].dropLast())) else { return nil }
-            fields = (Substring(words[1]), Substring(words[2]), Substring(words[3]), Substring(words[4]))
+            fields = (words[1], words[2], words[3], words[4])
         } else if words.count == 4, words[0].hasSuffix(","), words[3] == "GMT" || words[3] == "UTC" {
             let parts = words[1].split(separator: "-", omittingEmptySubsequences: false)
             guard parts.count == 3, parts[2].count == 2, Self.longWeekdays.contains(String(words[0].dropLast())) else { return nil }
-            fields = (parts[0], parts[1], parts[2], Substring(words[2]))
-        } else if words.count == 5, Self.weekdays.contains(words[0]) {
-            fields = (Substring(words[2]), Substring(words[1]), Substring(words[4]), Substring(words[3]))
+            fields = (parts[0], parts[1], parts[2], words[2])
+        } else if words.count == 5, Self.weekdays.contains(String(words[0])) {
+            fields = (words[2], words[1], words[4], words[3])
         } else {
             return nil
         }
@@ -32,7 +32,7 @@ extension UTCDateTime {
     public init?(amzDate text: String) {
         let chars = Array(text.utf8)
         guard chars.count == 16, chars[8] == UInt8(ascii: "T"), chars[15] == UInt8(ascii: "Z"),
-              let year = Self.number(text.utf8.prefix(4)), let month = Self.number(chars[4..<6]),
+              let year = Self.number(chars[0..<4]), let month = Self.number(chars[4..<6]),
               let day = Self.number(chars[6..<8]), let hour = Self.number(chars[9..<11]),
               let minute = Self.number(chars[11..<13]), let second = Self.number(chars[13..<15]) else { return nil }
         self.init(year: year, month: month, day: day, hour: hour, minute: minute, second: second)

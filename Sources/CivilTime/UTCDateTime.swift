@@ -75,11 +75,6 @@ public struct UTCDateTime: Sendable, Hashable {
         return "\(Self.weekdays[weekday]), \(Self.pad(day, 2)) \(Self.months[month - 1]) \(Self.pad(year, 4)) \(time) GMT"
     }
 
-    /// SigV4's basic ISO 8601 form, `20130524T000000Z`.
-    public var amzDate: String {
-        "\(Self.pad(year, 4))\(Self.pad(month, 2))\(Self.pad(day, 2))T\(Self.pad(hour, 2))\(Self.pad(minute, 2))\(Self.pad(second, 2))Z"
-    }
-
     /// The first instant of the month before this one.
     public var startOfPreviousMonth: UTCDateTime {
         let (y, m) = month == 1 ? (year - 1, 12) : (year, month - 1)

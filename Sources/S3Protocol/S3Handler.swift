@@ -265,9 +265,9 @@ public struct S3Handler: Sendable {
         if let ifMatch = head.header("if-match"), !matches(ifMatch) { return 412 }
         if let ifNoneMatch = head.header("if-none-match"), matches(ifNoneMatch) { return 304 }
         let modified = info.lastModified.timeIntervalSince1970.rounded(.down)
-        if let text = head.header("if-unmodified-since"), let date = UTCDateTime(httpDate: text)?.date, modified > date.timeIntervalSince1970 { return 412 }
-        if head.header("if-none-match") == nil, let text = head.header("if-modified-since"), let date = UTCDateTime(httpDate: text)?.date,
-           modified <= date.timeIntervalSince1970 {
+        func since(_ name: String) -> Double? { head.header(name).flatMap { UTCDateTime(httpDate: $0) }.map { Double($0.secondsSince1970) } }
+        if let date = since("if-unmodified-since"), modified > date { return 412 }
+        if head.header("if-none-match") == nil, let date = since("if-modified-since"), modified <= date {
             return 304
         }
         return nil

@@ -163,6 +163,31 @@ struct TestSigner {
         }
     }
 
+    /// `If-Match`, `If-None-Match`, `If-Modified-Since` and `If-Unmodified-Since` on GET, the dates in the three HTTP
+    /// forms; a date that cannot be read is ignored, as S3 does.
+    @Test func conditionalGetsAnswer304And412() async throws {
+        let backend = MemoryBackend()
+        await backend.createBucket("bkt", accessKey: TestSigner.key)
+        let h = S3HandlerTests.handler(backend)
+        let bytes = Array("hello".utf8)
+        let put = await run(h, try TestSigner.sign("PUT", "/bkt/k", headers: [("content-length", "5")],
+                                                   payloadHash: TestSigner.sha(bytes)), bytes)
+        #expect(put.status == 200)
+        let (past, future) = ("Sun, 06 Nov 1994 08:49:37 GMT", "Fri, 01 Jan 2100 00:00:00 GMT")
+        let cases: [(String, String, Int)] = [
+            ("if-modified-since", future, 304), ("if-modified-since", "Fri Jan  1 00:00:00 2100", 304),
+            ("if-modified-since", past, 200), ("if-unmodified-since", past, 412),
+            ("if-unmodified-since", "Sunday, 06-Nov-94 08:49:37 GMT", 412), ("if-unmodified-since", future, 200),
+            ("if-unmodified-since", "not a date", 200), ("if-modified-since", "Fri, 31 Feb 2100 00:00:00 GMT", 200),
+            ("if-none-match", "\"5d41402abc4b2a76b9719d911017c592\"", 304), ("if-match", "\"other\"", 412),
+            ("if-match", "*", 200),
+        ]
+        for (name, value, status) in cases {
+            let get = await run(h, try TestSigner.sign("GET", "/bkt/k", headers: [(name, value)], payloadHash: SigV4.emptyHash))
+            #expect(get.status == status, "\(name): \(value)")
+        }
+    }
+
     /// V1 pages with a delimiter: NextMarker on every truncated page (a page of prefixes only too), no
     /// prefix repeated across pages, every key seen once.
     @Test func listingsPageThroughPrefixesAndKeys() async throws {
