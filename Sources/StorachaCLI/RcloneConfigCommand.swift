@@ -57,15 +57,7 @@ struct RcloneCommand: AsyncParsableCommand {
                 let url = endpoint ?? last?["url"]?.stringValue ?? "http://127.0.0.1:9000"
                 let target = URL(fileURLWithPath: configFile ?? env["RCLONE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
                     ?? URL(fileURLWithPath: env["HOME"] ?? NSHomeDirectory()).appendingPathComponent(".config/rclone/rclone.conf").path)
-                let section = """
-                    [\(name)]
-                    type = s3
-                    provider = Other
-                    access_key_id = \(keys.accessKey)
-                    secret_access_key = \(keys.secretKey)
-                    endpoint = \(url)
-
-                    """
+                let section = RcloneRemote.section(name, url: url, accessKey: keys.accessKey, secretKey: keys.secretKey)
                 let existing = (try? String(contentsOf: target, encoding: .utf8)) ?? ""
                 try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try DurableFile.write(Data(Config.replacing(name, with: section, in: existing).utf8), to: target, permissions: 0o600)

@@ -67,8 +67,8 @@ struct S3Bench: AsyncParsableCommand {
                                                            environment: env)
             defer { reference?.process.terminate() }
             let config = base.appendingPathComponent("rclone.conf")
-            try Data((RcloneS3Server.remote("st", url: gateway.url, accessKey: gateway.accessKey, secretKey: gateway.secretKey)
-                      + (reference.map { RcloneS3Server.remote("ref", url: $0.url, accessKey: $0.accessKey, secretKey: $0.secretKey) } ?? ""))
+            try Data((RcloneRemote.section("st", url: gateway.url, accessKey: gateway.accessKey, secretKey: gateway.secretKey)
+                      + (reference.map { RcloneRemote.section("ref", url: $0.url, accessKey: $0.accessKey, secretKey: $0.secretKey) } ?? ""))
                 .utf8).write(to: config)
             func copy(_ from: URL, _ to: String) async throws -> Double {
                 Platform.flushFileSystems()  // so that no copy pays for the previous one's dirty pages
@@ -192,10 +192,5 @@ struct RcloneS3Server {
             handle.readabilityHandler = { if $0.availableData.isEmpty { $0.readabilityHandler = nil } }
             return server
         }
-    }
-
-    /// An rclone remote section.
-    static func remote(_ name: String, url: String, accessKey: String, secretKey: String) -> String {
-        "[\(name)]\ntype = s3\nprovider = Other\naccess_key_id = \(accessKey)\nsecret_access_key = \(secretKey)\nendpoint = \(url)\n\n"
     }
 }

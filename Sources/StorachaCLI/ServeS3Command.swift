@@ -185,6 +185,9 @@ struct ServeS3Command: AsyncParsableCommand {
 
     /// What `serve s3` prints once listening; without `credentials` (a users file), the keys are each user's own.
     static func banner(url: String, credentials: S3Credentials?, space: String, directory: URL) -> String {
+        let remote = RcloneRemote.section("storacha", url: url, accessKey: credentials?.accessKey ?? "<your access key>",
+                                          secretKey: credentials?.secretKey ?? "<your secret key>")
+            .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
         let keys = credentials.map { "  access key  \($0.accessKey)\n  secret key  \($0.secretKey)\n" } ?? "  users       from the users file\n"
         return """
         Storacha S3 gateway
@@ -193,12 +196,7 @@ struct ServeS3Command: AsyncParsableCommand {
         \(keys)  data        \(directory.path)
 
         rclone remote (add it to ~/.config/rclone/rclone.conf):
-          [storacha]
-          type = s3
-          provider = Other
-          access_key_id = \(credentials?.accessKey ?? "<your access key>")
-          secret_access_key = \(credentials?.secretKey ?? "<your secret key>")
-          endpoint = \(url)
+        \(remote)
 
         then: rclone copy ~/photos storacha:photos
         """

@@ -167,6 +167,8 @@ let rclones: [URL] = {
         let configText = try String(contentsOf: config, encoding: .utf8)
         #expect(configText.contains("[wrong]") && configText.contains("[st]") && configText.contains("endpoint = \(gateway.url)"))
         #expect(configText.contains("secret_access_key = \(gateway.secretKey)"), "\(configText)")
+        // The remote skips the HEAD after each PUT; every rclone step below runs with it.
+        #expect(configText.contains("no_head = true"), "\(configText)")
         func rc(_ args: [String]) async throws -> StorachaBinary.Result {
             try await StorachaBinary.run(executable: rclone, ["--config", config.path] + args, in: home,
                                          environment: ["AWS_CA_BUNDLE": nil, "HOME": home.path])
