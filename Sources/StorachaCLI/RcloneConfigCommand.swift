@@ -15,8 +15,9 @@ struct RcloneCommand: AsyncParsableCommand {
             abstract: "Write the `storacha serve s3` gateway into rclone's config file as a remote.",
             discussion: """
                 Reads the gateway's keys from its data directory (the one `serve s3` uses for the same space and \
-                options) and its address from the last start there, and writes the remote (type s3, provider Other) \
-                into $RCLONE_CONFIG or ~/.config/rclone/rclone.conf (0600), replacing a remote of the same name.
+                options) and its address from the last start there, and writes the remote (type s3, provider Other, \
+                no_head: rclone skips its HEAD after each PUT) into $RCLONE_CONFIG or ~/.config/rclone/rclone.conf \
+                (0600), replacing a remote of the same name.
                 """)
 
         @Argument(help: "The remote's name.")
