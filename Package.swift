@@ -112,11 +112,13 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"]),
         .testTarget(name: "S3GatewayTests", dependencies: [
             "StorachaCLI", "S3Gateway", "S3Protocol", "SystemIO", "Multiformats", "IPLD", "UnixFS", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "StorachaFuzzTests", dependencies: ["StorachaFuzz", "TestSupport"]),
         .testTarget(name: "PieceTests", dependencies: ["Piece", "Multiformats", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),

@@ -39,7 +39,7 @@ public struct BlobStore: Sendable {
 
     /// A writer for a new blob; nothing becomes visible until ``BlobWriter/commit()``.
     public func writer(expecting digest: Multihash, size: UInt64) throws -> BlobWriter {
-        let url = temp.appendingPathComponent(UUID().uuidString)
+        let url = temp.appendingPathComponent(UniqueName.make())
         guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw BlobStoreError.io("cannot create \(url.path)") }
         return BlobWriter(store: self, tempURL: url, handle: try FileHandle(forWritingTo: url), digest: digest, size: size)
     }

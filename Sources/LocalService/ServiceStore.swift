@@ -10,9 +10,10 @@ public final class ServiceStore: Sendable {
     public init(url: URL) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
-        // WAL with FULL sync: a committed transaction survives power loss, not only a process crash.
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         db = try DatabasePool(path: url.path, configuration: config)
+        // WAL with FULL sync: a committed transaction survives power loss, not only a process crash. Set after the
+        // pool's own set-up, which leaves its writer at NORMAL (the WAL synced at checkpoints only).
+        try db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try ServiceStore.migrator.migrate(db)
     }
 

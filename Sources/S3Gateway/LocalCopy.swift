@@ -7,7 +7,7 @@ import UnixFS
 /// one after another; or, for a small object, its bytes in the index (``isInline(_:)``).
 enum LocalCopy {
     /// A name for a copy the index keeps itself (a small body, see ``IncomingBody/inlineLimit``).
-    static func inlineName() -> String { "db:" + UUID().uuidString }
+    static func inlineName() -> String { "db:" + UniqueName.make() }
 
     /// Whether the copy `name` is kept in the index rather than in the cache directory.
     static func isInline(_ name: String) -> Bool { name.hasPrefix("db:") }

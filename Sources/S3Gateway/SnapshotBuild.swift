@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import IPLD
 import Multiformats
+import SystemIO
 
 /// A bucket's snapshot tree as the index holds it now, with the blocks no retained snapshot stores yet written to a CAR
 /// (root: the UnixFS tree) for the tree upload. Built in one read transaction, so that it is one consistent state.
@@ -32,7 +33,7 @@ struct SnapshotBuild {
     /// previous snapshot (`previous`, its metadata root) had under it. With `full`, every block is new.
     static func make(_ bucket: String, index: ObjectIndex, previous: CID?, stores known: [SnapshotStore], full: Bool,
                      directory: URL) async throws -> SnapshotBuild {
-        let sections = directory.appendingPathComponent("sections-\(UUID().uuidString)")
+        let sections = directory.appendingPathComponent("sections-\(UniqueName.make())")
         defer { try? FileManager.default.removeItem(at: sections) }
         guard FileManager.default.createFile(atPath: sections.path, contents: nil) else {
             throw SnapshotFormatError("cannot create \(sections.path)")
@@ -90,7 +91,7 @@ struct SnapshotBuild {
                                  version: version, owner: bucketRow?["owner"], bucketCreated: bucketRow?["created"] ?? 0)
         }
         guard build.added > 0, !build.needsFull else { return build }
-        let car = directory.appendingPathComponent("tree-\(UUID().uuidString).car")
+        let car = directory.appendingPathComponent("tree-\(UniqueName.make()).car")
         guard FileManager.default.createFile(atPath: car.path, contents: Data(CARHeader(roots: [build.tree]).bytes)) else {
             throw SnapshotFormatError("cannot create \(car.path)")
         }

@@ -138,7 +138,7 @@ actor Snapshotter {
         let manifest = SnapshotManifest(bucket: bucket, owner: owner, seq: (previous.first?.seq ?? 0) + 1, created: build.created,
                                         bucketCreated: build.bucketCreated, tree: build.tree, meta: build.meta, stores: stores)
         let block = try Block(dagCBOR: manifest.encode())
-        let manifestCAR = directory.appendingPathComponent("manifest-\(UUID().uuidString).car")
+        let manifestCAR = directory.appendingPathComponent("manifest-\(UniqueName.make()).car")
         defer { try? FileManager.default.removeItem(at: manifestCAR) }
         try CAREncoder.encode(roots: [block.cid], blocks: [block]).write(to: manifestCAR)
         try await index.recordAttempt(root: block.cid, blobs: try await BlockingIO.run { try SnapshotUpload.blobs(of: manifestCAR) })

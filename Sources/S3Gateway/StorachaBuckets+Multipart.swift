@@ -24,7 +24,7 @@ extension StorachaBuckets {
     public func createMultipartUpload(_ bucket: String, key: String, contentType: String, metadata: [String: String],
                                       accessKey: String) async throws -> String {
         try await authorize(bucket, accessKey)
-        let id = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let id = UniqueName.make().replacingOccurrences(of: "-", with: "").lowercased()
         try FileManager.default.createDirectory(at: parts.appendingPathComponent(id), withIntermediateDirectories: true)
         try await index.createUpload(.init(id: id, bucket: bucket, key: key, contentType: contentType, metadata: metadata, initiated: Date()))
         return id
@@ -50,7 +50,7 @@ extension StorachaBuckets {
     /// Receives a part into a temporary file with `receive`, then moves it into place and records it (a part
     /// sent again replaces the earlier one); returns its ETag.
     func receivePart(_ upload: String, _ part: Int, _ receive: (URL) async throws -> (size: UInt64, md5: [UInt8])) async throws -> String {
-        let temp = incoming.appendingPathComponent(UUID().uuidString)
+        let temp = incoming.appendingPathComponent(UniqueName.make())
         do {
             let (size, md5) = try await receive(temp)
             let etag = SigV4.hex(md5)
@@ -88,7 +88,7 @@ extension StorachaBuckets {
             chosen.append(part)
         }
         // The object's local copy is its parts, in order, in a directory of their own: nothing is copied.
-        let directory = incoming.appendingPathComponent(UUID().uuidString)
+        let directory = incoming.appendingPathComponent(UniqueName.make())
         let picked = chosen
         do {
             let size = try await BlockingIO.run { [self] () throws -> UInt64 in

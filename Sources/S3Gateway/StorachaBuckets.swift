@@ -149,7 +149,7 @@ public final class StorachaBuckets: S3Backend {
     public func putObject(_ bucket: String, key: String, body: S3UploadBody, contentType: String, metadata: [String: String],
                           accessKey: String) async throws -> S3ObjectInfo {
         try await authorize(bucket, accessKey)
-        let temp = incoming.appendingPathComponent(UUID().uuidString)
+        let temp = incoming.appendingPathComponent(UniqueName.make())
         do {
             let (received, size) = try await IncomingBody.receive(body, into: temp, inline: true)
             guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
@@ -173,7 +173,7 @@ public final class StorachaBuckets: S3Backend {
             name = LocalCopy.inlineName()
             inline = bytes
         case .file(let temp):
-            name = UUID().uuidString
+            name = UniqueName.make()
             try await BlockingIO.run { [cache] in try DurableFile.moveIntoPlace(temp, cache.appendingPathComponent(name), syncDirectory: false) }
         }
         let info = S3ObjectInfo(key: key, size: size, etag: etag, lastModified: Date(), contentType: contentType, metadata: metadata)
@@ -239,7 +239,7 @@ public final class StorachaBuckets: S3Backend {
             record.cacheFile = LocalCopy.inlineName()
             entry.bodyCopiedFrom = file
         } else if let file = source.cacheFile {
-            let name = UUID().uuidString
+            let name = UniqueName.make()
             do {
                 try LocalCopy.link(cache.appendingPathComponent(file), to: cache.appendingPathComponent(name))
                 record.cacheFile = name

@@ -44,6 +44,8 @@ actor UploadQueue {
     private var wakeScheduled = false
     private var running = 0
     private var idle: [CheckedContinuation<Void, Never>] = []
+    /// Uploads finished since the index's last checkpoint: one runs when the queue goes idle after many.
+    private var uploadedSinceCheckpoint = 0
 
     /// Holds each local copy while it is uploaded (an overwrite or delete meanwhile waits to remove it), and hears
     /// of each finished upload.
@@ -128,6 +130,12 @@ actor UploadQueue {
         if waiting.isEmpty && running == 0 {
             for c in idle { c.resume() }
             idle.removeAll()
+            if uploadedSinceCheckpoint >= 100 {
+                uploadedSinceCheckpoint = 0
+                Task { [index, logger] in
+                    do { try await index.checkpoint() } catch { logger.warning("cannot checkpoint the index: \(error)") }
+                }
+            }
         }
     }
 
@@ -138,6 +146,7 @@ actor UploadQueue {
 
     private func finish(_ item: Item, retry: Bool) {
         running -= 1
+        uploadedSinceCheckpoint += 1
         if retry {
             // Try again later (the network or the service failed); the object stays pending meanwhile.
             Task {

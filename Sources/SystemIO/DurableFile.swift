@@ -7,7 +7,7 @@ public enum DurableFile {
     /// Atomically replaces `url` with `data`; `permissions` (e.g. `0o600`) applies from creation on.
     public static func write(_ data: Data, to url: URL, permissions: UInt16 = 0o644) throws {
         let directory = url.deletingLastPathComponent()
-        let temp = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        let temp = directory.appendingPathComponent(".\(url.lastPathComponent).\(UniqueName.make()).tmp")
         guard FileManager.default.createFile(atPath: temp.path, contents: nil, attributes: [.posixPermissions: permissions]) else {
             throw DurableFileError(path: temp.path, operation: "create")
         }
