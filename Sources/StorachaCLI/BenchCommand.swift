@@ -101,7 +101,10 @@ extension BenchCommand {
     }
 
     /// Single-core SHA-256 throughput in MB/s over 1 MiB messages, best of three.
-    static func sha256Throughput(bytes: Int) -> Double {
+    static func sha256Throughput(bytes: Int) -> Double { hashThroughput(SHA256.self, bytes: bytes) }
+
+    /// Single-core throughput of `hash` in MB/s over 1 MiB messages, best of three.
+    static func hashThroughput<Hash: HashFunction>(_ hash: Hash.Type, bytes: Int) -> Double {
         let buffer = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
         var best = Double.infinity
         for _ in 0..<3 {
@@ -109,7 +112,7 @@ extension BenchCommand {
             var hashed = 0
             var sink: UInt8 = 0
             while hashed < bytes {
-                sink ^= SHA256.hash(data: buffer).withUnsafeBytes { $0[0] }
+                sink ^= Hash.hash(data: buffer).withUnsafeBytes { $0[0] }
                 hashed += buffer.count
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
@@ -117,5 +120,24 @@ extension BenchCommand {
             best = min(best, seconds)
         }
         return Double(bytes) / 1e6 / best
+    }
+
+    /// How fast `bytes` bytes get onto the disk under `directory` durably, in MB/s: written to a new file in 1 MiB
+    /// pieces and fsynced (the file is removed after).
+    static func durableWriteThroughput(in directory: URL, bytes: Int) throws -> Double {
+        let url = directory.appendingPathComponent("durable-write-\(UniqueName.make())")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let chunk = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) })
+        Platform.flushFileSystems()
+        let start = DispatchTime.now()
+        let handle = try DurableFile.create(url, permissions: 0o600)
+        defer { try? handle.close() }
+        var written = 0
+        while written < bytes {
+            try handle.write(contentsOf: chunk)
+            written += chunk.count
+        }
+        try handle.synchronize()
+        return Double(written) / 1e6 / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
     }
 }

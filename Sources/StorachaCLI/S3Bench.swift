@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import S3Gateway
 import SystemIO
@@ -11,7 +12,8 @@ struct S3Bench: AsyncParsableCommand {
         discussion: """
             Copies --files small files and one --size file with rclone (default transfers) to the gateway (a child \
             `serve s3 --local` on a fresh profile) and to a local directory, in the same run, and reports files/s, MB/s, \
-            the ratios, how long after each copy its objects were all on Storacha (the gateway acknowledges a PUT once \
+            the ratios, the large copy's physical bound on this machine (rclone reads the file for its MD5 before a \
+            multipart upload, then the gateway must write it durably: MD5 and write-and-fsync rates measured), how long after each copy its objects were all on Storacha (the gateway acknowledges a PUT once \
             the object is on its disk and uploads it after), and the gateway's peak RSS. Every target is measured the \
             same way: --runs copies, each into a fresh destination after the file systems were flushed (`sync`, \
             untimed) and, for the gateway, after the previous copy's objects were all on Storacha; the best is kept. \
@@ -116,6 +118,11 @@ struct S3Bench: AsyncParsableCommand {
                 referenceSeconds = (try await best(small, "small", remote: "ref"), try await best(large, "large", remote: "ref"))
             }
             let peak = Platform.peakResidentMemory(ofProcess: gateway.process.processIdentifier).map { Double($0) / 1_048_576 } ?? 0
+            // The physical bound of the large copy: rclone reads the whole file for its MD5 before it starts a multipart
+            // upload (for the object's md5chksum), then every byte must be on the disk, fsynced, before the gateway's 200.
+            let md5Rate = BenchCommand.hashThroughput(Insecure.MD5.self, bytes: 256 << 20)
+            let diskRate = try BenchCommand.durableWriteThroughput(in: base, bytes: size)
+            let largeBound = 1 / (1 / md5Rate + 1 / diskRate)
             let (fsLocal, fsGateway) = (Double(files) / smallLocal, Double(files) / smallGateway)
             let (mbLocal, mbGateway) = (Double(size) / 1e6 / largeLocal, Double(size) / 1e6 / largeGateway)
             if json {
@@ -123,7 +130,8 @@ struct S3Bench: AsyncParsableCommand {
                       + #""filesPerSecondGateway":\#(String(format: "%.1f", fsGateway)),"MBpsLocal":\#(Int(mbLocal)),"#
                       + #""MBpsGateway":\#(Int(mbGateway)),"gatewayPeakRSSMiB":\#(Int(peak)),"#
                       + #""smallOnStorachaSeconds":\#(String(format: "%.1f", smallDrain)),"#
-                      + #""largeOnStorachaSeconds":\#(String(format: "%.1f", largeDrain))"#
+                      + #""largeOnStorachaSeconds":\#(String(format: "%.1f", largeDrain)),"MD5MBps":\#(Int(md5Rate)),"#
+                      + #""durableWriteMBps":\#(Int(diskRate)),"largeBoundMBps":\#(Int(largeBound))"#
                       + (referenceSeconds.map { #","filesPerSecondRcloneS3":\#(Int(Double(files) / $0.small)),"#
                           + #""MBpsRcloneS3":\#(Int(Double(size) / 1e6 / $0.large))"# } ?? "") + "}")
             } else {
@@ -131,6 +139,10 @@ struct S3Bench: AsyncParsableCommand {
                       + "\(String(format: "%.1f", fsGateway)) files/s (\(String(format: "%.1f", fsGateway / fsLocal * 100))%)")
                 print("large file    \(size) bytes: local \(String(format: "%.0f", mbLocal)) MB/s, gateway \(String(format: "%.0f", mbGateway)) MB/s "
                       + "(\(String(format: "%.0f", mbGateway / mbLocal * 100))%)")
+                print("bound         large file \(String(format: "%.0f", largeBound)) MB/s, gateway at "
+                      + "\(String(format: "%.0f", mbGateway / largeBound * 100))%: rclone's MD5 of it before the upload "
+                      + "(MD5 \(String(format: "%.0f", md5Rate)) MB/s), then a durable write (write and fsync "
+                      + "\(String(format: "%.0f", diskRate)) MB/s here)")
                 print("on Storacha   small files \(String(format: "%.1f", smallDrain)) s after rclone finished, large file "
                       + "\(String(format: "%.1f", largeDrain)) s after")
                 if let referenceSeconds {
