@@ -115,10 +115,12 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"]),
+        .testTarget(name: "SystemIOTests", dependencies: ["SystemIO", "TestSupport"]),
         .testTarget(name: "S3GatewayTests", dependencies: [
             "StorachaCLI", "S3Gateway", "S3Protocol", "SystemIO", "Multiformats", "IPLD", "UnixFS", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StorachaFuzzTests", dependencies: ["StorachaFuzz", "TestSupport"]),
         .testTarget(name: "PieceTests", dependencies: ["Piece", "Multiformats", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),

@@ -28,19 +28,18 @@ enum IncomingBody: Sendable {
         return (received.size, received.md5 ?? [])
     }
 
-    /// Writes `bytes` to `url` in 1 MiB pieces on the blocking-I/O pool and fsyncs it, unless the whole stream
-    /// fits in `inlineLimit` bytes (when given): then no file is made and the bytes are returned.
+    /// Writes `bytes` to `url` in 1 MiB pieces on the blocking-I/O pool, past the page cache where the system allows
+    /// (``UncachedFileWriter``), and fsyncs it, unless the whole stream fits in `inlineLimit` bytes (when given): then
+    /// no file is made and the bytes are returned.
     static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: URL, md5 hashing: Bool,
                                             inlineLimit: Int?) async throws -> (size: UInt64, md5: [UInt8]?, inline: Data?)
         where Bytes.Element == [UInt8] {
-        let file = Locked<FileHandle?>(nil)
-        defer { try? file.value?.close() }
+        let file = Locked<UncachedFileWriter?>(nil)
         // Created on the first full piece, so that a small body costs one trip to the blocking pool in all.
-        // Chunks are written as they came (no copy into a bigger buffer), about 1 MiB per trip.
         @Sendable func append(_ chunks: [[UInt8]]) throws {
-            let handle = try file.value ?? DurableFile.create(url, permissions: 0o600)
-            file.value = handle
-            for chunk in chunks where !chunk.isEmpty { try handle.write(contentsOf: chunk) }
+            let writer = try file.value ?? UncachedFileWriter(creating: url, permissions: 0o600)
+            file.value = writer
+            for chunk in chunks where !chunk.isEmpty { try writer.write(chunk) }
         }
         var md5 = hashing ? Insecure.MD5() : nil
         var pending: [[UInt8]] = []
@@ -64,7 +63,7 @@ enum IncomingBody: Sendable {
         let rest = pending
         try await BlockingIO.run {
             try append(rest)
-            try file.value?.synchronize()
+            try file.value?.finish()
         }
         return (size, digest, nil)
     }

@@ -119,13 +119,15 @@ public actor LocalCopyBudget {
         try await index.recordReads(pendingReads)
         var held = try await index.localCopyBytes()
         let target = limit - limit / 10
-        guard held > limit else { return }
+        // With no room at all (`--cache-size 0`) every uploaded copy goes, empty ones included.
+        let dropAll = limit == 0
+        guard held > limit || dropAll else { return }
         var skipped = 0
-        while held > target {
+        while held > target || dropAll {
             let candidates = try await index.evictionCandidates(limit: 256 + skipped)
             var dropped = false
             skipped = 0
-            for (ref, size) in candidates where held > target {
+            for (ref, size) in candidates where held > target || dropAll {
                 if readers[ref.cacheFile] != nil {
                     skipped += 1
                     continue

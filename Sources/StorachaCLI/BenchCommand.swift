@@ -122,22 +122,22 @@ extension BenchCommand {
         return Double(bytes) / 1e6 / best
     }
 
-    /// How fast `bytes` bytes get onto the disk under `directory` durably, in MB/s: written to a new file in 1 MiB
-    /// pieces and fsynced (the file is removed after).
+    /// How fast `bytes` bytes get onto the disk under `directory` durably, in MB/s, written as the S3 gateway writes
+    /// a body: to a new file in 1 MiB pieces past the page cache (``UncachedFileWriter``), then fsynced (the file is
+    /// removed after).
     static func durableWriteThroughput(in directory: URL, bytes: Int) throws -> Double {
         let url = directory.appendingPathComponent("durable-write-\(UniqueName.make())")
         defer { try? FileManager.default.removeItem(at: url) }
         let chunk = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) })
         Platform.flushFileSystems()
         let start = DispatchTime.now()
-        let handle = try DurableFile.create(url, permissions: 0o600)
-        defer { try? handle.close() }
+        let writer = try UncachedFileWriter(creating: url)
         var written = 0
         while written < bytes {
-            try handle.write(contentsOf: chunk)
+            try chunk.withUnsafeBytes { try writer.write($0) }
             written += chunk.count
         }
-        try handle.synchronize()
+        try writer.finish()
         return Double(written) / 1e6 / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
     }
 }

@@ -13,7 +13,8 @@ struct S3Bench: AsyncParsableCommand {
             Copies --files small files and one --size file with rclone (default transfers) to the gateway (a child \
             `serve s3 --local` on a fresh profile) and to a local directory, in the same run, and reports files/s, MB/s, \
             the ratios, the large copy's physical bound on this machine (rclone reads the file for its MD5 before a \
-            multipart upload, then the gateway must write it durably: MD5 and write-and-fsync rates measured), how long after each copy its objects were all on Storacha (the gateway acknowledges a PUT once \
+            multipart upload, then the gateway must write it durably: MD5 and write-and-fsync rates measured), the CPU \
+            seconds rclone and the gateway used during their best copies, how long after each copy its objects were all on Storacha (the gateway acknowledges a PUT once \
             the object is on its disk and uploads it after), and the gateway's peak RSS. Every target is measured the \
             same way: --runs copies, each into a fresh destination after the file systems were flushed (`sync`, \
             untimed) and, for the gateway, after the previous copy's objects were all on Storacha; the best is kept. \
@@ -90,14 +91,22 @@ struct S3Bench: AsyncParsableCommand {
                     }
                 }
             }
-            // The best of `runs` copies of `from`, each into a fresh bucket or directory.
+            // The best of `runs` copies of `from`, each into a fresh bucket or directory; for the gateway, with the CPU
+            // seconds that rclone and the gateway used during the best one.
+            let gatewayPID = gateway.process.processIdentifier
             func best(_ from: URL, _ name: String, remote: String?) async throws -> Double {
                 var best = Double.infinity
                 for run in 0..<max(1, runs) {
                     let bucket = "\(name)-\(run)"
                     if let remote {
                         try await rcloneCommand(["mkdir", "\(remote):\(bucket)"])
-                        best = min(best, try await copy(from, "\(remote):\(bucket)"))
+                        let before = (Platform.childrenCPUSeconds(), Platform.cpuSeconds(ofProcess: gatewayPID))
+                        let seconds = try await copy(from, "\(remote):\(bucket)")
+                        if remote == "st", seconds < best, let rclone = before.0, let server = before.1,
+                           let rcloneAfter = Platform.childrenCPUSeconds(), let serverAfter = Platform.cpuSeconds(ofProcess: gatewayPID) {
+                            cpu[name] = (rcloneAfter - rclone, serverAfter - server)
+                        }
+                        best = min(best, seconds)
                     } else {
                         let target = base.appendingPathComponent("local").appendingPathComponent(bucket)
                         best = min(best, try await copy(from, target.path))
@@ -107,6 +116,7 @@ struct S3Bench: AsyncParsableCommand {
                 }
                 return best
             }
+            var cpu: [String: (rclone: Double, gateway: Double)] = [:]
             var drains: [String: Double] = [:]
             let smallLocal = try await best(small, "small", remote: nil)
             let smallGateway = try await best(small, "small", remote: "st")
@@ -123,17 +133,30 @@ struct S3Bench: AsyncParsableCommand {
             let md5Rate = BenchCommand.hashThroughput(Insecure.MD5.self, bytes: 256 << 20)
             let diskRate = try BenchCommand.durableWriteThroughput(in: base, bytes: size)
             let largeBound = 1 / (1 / md5Rate + 1 / diskRate)
+            let cores = ProcessInfo.processInfo.activeProcessorCount
             let (fsLocal, fsGateway) = (Double(files) / smallLocal, Double(files) / smallGateway)
             let (mbLocal, mbGateway) = (Double(size) / 1e6 / largeLocal, Double(size) / 1e6 / largeGateway)
             if json {
-                print(#"{"files":\#(files),"fileSize":\#(fileSize),"bytes":\#(size),"filesPerSecondLocal":\#(Int(fsLocal)),"#
-                      + #""filesPerSecondGateway":\#(String(format: "%.1f", fsGateway)),"MBpsLocal":\#(Int(mbLocal)),"#
-                      + #""MBpsGateway":\#(Int(mbGateway)),"gatewayPeakRSSMiB":\#(Int(peak)),"#
-                      + #""smallOnStorachaSeconds":\#(String(format: "%.1f", smallDrain)),"#
-                      + #""largeOnStorachaSeconds":\#(String(format: "%.1f", largeDrain)),"MD5MBps":\#(Int(md5Rate)),"#
-                      + #""durableWriteMBps":\#(Int(diskRate)),"largeBoundMBps":\#(Int(largeBound))"#
-                      + (referenceSeconds.map { #","filesPerSecondRcloneS3":\#(Int(Double(files) / $0.small)),"#
-                          + #""MBpsRcloneS3":\#(Int(Double(size) / 1e6 / $0.large))"# } ?? "") + "}")
+                // Keys in this order; numbers as JSON numbers.
+                var fields: [(String, String)] = [
+                    ("files", "\(files)"), ("fileSize", "\(fileSize)"), ("bytes", "\(size)"),
+                    ("filesPerSecondLocal", "\(Int(fsLocal))"), ("filesPerSecondGateway", String(format: "%.1f", fsGateway)),
+                    ("MBpsLocal", "\(Int(mbLocal))"), ("MBpsGateway", "\(Int(mbGateway))"), ("gatewayPeakRSSMiB", "\(Int(peak))"),
+                    ("smallOnStorachaSeconds", String(format: "%.1f", smallDrain)),
+                    ("largeOnStorachaSeconds", String(format: "%.1f", largeDrain)),
+                    ("MD5MBps", "\(Int(md5Rate))"), ("durableWriteMBps", "\(Int(diskRate))"), ("largeBoundMBps", "\(Int(largeBound))"),
+                    ("cores", "\(cores)"),
+                ]
+                for name in ["small", "large"] {
+                    guard let used = cpu[name] else { continue }
+                    fields.append(("\(name)CPUSecondsRclone", String(format: "%.2f", used.rclone)))
+                    fields.append(("\(name)CPUSecondsGateway", String(format: "%.2f", used.gateway)))
+                }
+                if let referenceSeconds {
+                    fields.append(("filesPerSecondRcloneS3", "\(Int(Double(files) / referenceSeconds.small))"))
+                    fields.append(("MBpsRcloneS3", "\(Int(Double(size) / 1e6 / referenceSeconds.large))"))
+                }
+                print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
             } else {
                 print("small files   \(files) × \(fileSize) bytes: local \(String(format: "%.0f", fsLocal)) files/s, gateway "
                       + "\(String(format: "%.1f", fsGateway)) files/s (\(String(format: "%.1f", fsGateway / fsLocal * 100))%)")
@@ -141,8 +164,14 @@ struct S3Bench: AsyncParsableCommand {
                       + "(\(String(format: "%.0f", mbGateway / mbLocal * 100))%)")
                 print("bound         large file \(String(format: "%.0f", largeBound)) MB/s, gateway at "
                       + "\(String(format: "%.0f", mbGateway / largeBound * 100))%: rclone's MD5 of it before the upload "
-                      + "(MD5 \(String(format: "%.0f", md5Rate)) MB/s), then a durable write (write and fsync "
+                      + "(MD5 \(String(format: "%.0f", md5Rate)) MB/s), then a durable write (uncached write and fsync "
                       + "\(String(format: "%.0f", diskRate)) MB/s here)")
+                for (name, seconds) in [("small files", smallGateway), ("large file", largeGateway)] {
+                    guard let used = cpu[name == "small files" ? "small" : "large"] else { continue }
+                    print("cpu           \(name) to the gateway: rclone \(String(format: "%.2f", used.rclone)) s, gateway "
+                          + "\(String(format: "%.2f", used.gateway)) s in \(String(format: "%.2f", seconds)) s on \(cores) cores "
+                          + "(\(String(format: "%.0f", (used.rclone + used.gateway) / (seconds * Double(cores)) * 100))% busy)")
+                }
                 print("on Storacha   small files \(String(format: "%.1f", smallDrain)) s after rclone finished, large file "
                       + "\(String(format: "%.1f", largeDrain)) s after")
                 if let referenceSeconds {

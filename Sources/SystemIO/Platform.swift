@@ -75,6 +75,30 @@ public enum Platform {
         #endif
     }
 
+    /// Turns the page cache off (`on`) or back on for writes to the open file `descriptor`: Linux `O_DIRECT`
+    /// (writes then need buffers, lengths and offsets aligned to ``directIOAlignment``), Darwin `F_NOCACHE`.
+    /// Returns false where the platform or the file system has no such mode.
+    static func setUncached(_ descriptor: Int32, _ on: Bool) -> Bool {
+        #if os(Linux) && (arch(x86_64) || arch(i386) || arch(arm64) || arch(arm))
+        // Glibc's module leaves O_DIRECT out (it is a _GNU_SOURCE name); its value depends on the architecture.
+        #if arch(x86_64) || arch(i386)
+        let direct: Int32 = 0o40000
+        #else
+        let direct: Int32 = 0o200000
+        #endif
+        let flags = fcntl(descriptor, F_GETFL)
+        guard flags >= 0 else { return false }
+        return fcntl(descriptor, F_SETFL, on ? flags | direct : flags & ~direct) == 0
+        #elseif canImport(Darwin)
+        return fcntl(descriptor, F_NOCACHE, on ? 1 : 0) == 0
+        #else
+        return false
+        #endif
+    }
+
+    /// The alignment uncached writes keep (a multiple of every common logical block size).
+    static let directIOAlignment = 4096
+
     /// `sync(2)`: writes every file system's dirty pages out, so that a benchmark does not pay for the previous one's.
     public static func flushFileSystems() {
         #if !os(Windows)
@@ -104,6 +128,38 @@ public enum Platform {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
               let kilobytes = UInt64(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") else { return nil }
         return kilobytes * 1024
+        #else
+        return nil
+        #endif
+    }
+
+    /// CPU time (user and system) that this process's waited-for children have used so far, in seconds.
+    public static func childrenCPUSeconds() -> Double? {
+        #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
+        var usage = rusage()
+        #endif
+        #if canImport(Glibc)
+        guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return nil }
+        #elseif canImport(Musl) || canImport(Darwin)
+        guard getrusage(RUSAGE_CHILDREN, &usage) == 0 else { return nil }
+        #endif
+        #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+        #else
+        return nil
+        #endif
+    }
+
+    /// CPU time (user and system) that another running process has used so far, in seconds (Linux: `/proc/PID/stat`).
+    public static func cpuSeconds(ofProcess pid: Int32) -> Double? {
+        #if os(Linux)
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return nil }
+        // After the command name's closing parenthesis: the state (field 3), …, utime (14) and stime (15), in ticks.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
         #else
         return nil
         #endif

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import Logging
 @testable import S3Gateway
+import S3Protocol
 import SystemIO
 import TestSupport
 import Testing
@@ -44,6 +46,29 @@ import Testing
         #expect(try fileSize() < 1_000_000, "the body is in the WAL only")
         try await index.checkpoint()
         #expect(try fileSize() > 1_000_000, "the body is in the database file")
+    }
+
+    /// With no room for local copies (`--cache-size 0`), a trim drops every uploaded copy, an empty one too (it holds
+    /// no bytes, so it is never over a byte limit), and keeps a pending one.
+    @Test func noRoomDropsEmptyUploadedCopies() async throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("index.sqlite")
+        let index = try ObjectIndex(url: url)
+        try await index.createBucket("b", owner: "me")
+        func record(_ key: String, pending: Bool) -> IndexEntry {
+            let info = S3ObjectInfo(key: key, size: 0, etag: "d41d8cd98f00b204e9800998ecf8427e", lastModified: Date(),
+                                    contentType: "binary/octet-stream", metadata: [:])
+            return IndexEntry(bucket: "b", record: ObjectRecord(info: info, root: pending ? "" : "bafkqaaa", shards: [],
+                                                                cacheFile: LocalCopy.inlineName(), pending: pending), body: Data())
+        }
+        for result in try await index.put([record("uploaded", pending: false), record("pending", pending: true)]) { _ = try result.get() }
+        #expect(try ObjectIndex.localCopyCount(at: url) == (0, 2))
+        let budget = LocalCopyBudget(index: index, cache: dir.appendingPathComponent("objects"), limit: 0, logger: Logger(label: "test"))
+        await budget.trim()
+        #expect(try ObjectIndex.localCopyCount(at: url) == (0, 1))
+        #expect(try await index.object("b", key: "uploaded")?.cacheFile == nil)
+        #expect(try await index.object("b", key: "pending")?.cacheFile != nil)
     }
 
     /// A snapshot recorded while changes went on keeps the bucket marked, with its first change restarted at the

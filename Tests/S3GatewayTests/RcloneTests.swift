@@ -283,6 +283,28 @@ let rclones: [URL] = {
         #expect(try await rc(["md5sum", "st:big"]).stdout == "\(md5)  big.bin\n")
     }
 
+    /// `storacha bench s3` runs end to end on a small input and reports, as JSON, the copies' rates, the large copy's
+    /// measured bound and the CPU seconds of rclone and the gateway (the user's HOME is not touched: a fresh profile).
+    @Test(.enabled(if: !rclones.isEmpty, "needs rclone (.ci/run installs it)"))
+    func theBenchmarkReportsRatesBoundsAndCPU() async throws {
+        let rclone = try #require(rclones.last)
+        let home = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let result = try await StorachaBinary.run(["bench", "s3", "--files", "20", "--size", "6000000", "--runs", "1", "--json",
+                                                   "--rclone", rclone.path, "--dir", home.path], in: home,
+                                                  environment: ["HOME": home.path, "AWS_CA_BUNDLE": nil])
+        #expect(result.status == 0, "\(result.stderr)")
+        let line = try #require(result.stdout.split(separator: "\n").last)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.stdout)")
+        for key in ["filesPerSecondLocal", "filesPerSecondGateway", "MBpsLocal", "MBpsGateway", "MD5MBps", "durableWriteMBps",
+                    "largeBoundMBps", "smallCPUSecondsRclone", "smallCPUSecondsGateway", "largeCPUSecondsRclone",
+                    "largeCPUSecondsGateway"] {
+            let value = (report[key] as? NSNumber)?.doubleValue ?? 0
+            #expect(value > 0, "\(key) in \(line)")
+        }
+        #expect((report["cores"] as? Int ?? 0) >= 1)
+    }
+
     /// With `--cache-size 0` the local copies of uploaded objects are dropped (files and bodies kept in the index
     /// alike); the objects are then read from Storacha, every block verified: whole, in ranges, and hashed.
     @Test(.enabled(if: !rclones.isEmpty, "needs rclone (.ci/run installs it)"))
