@@ -14,8 +14,9 @@ struct S3Bench: AsyncParsableCommand {
             `serve s3 --local` on a fresh profile) and to a local directory, in the same run, and reports files/s, MB/s, \
             the ratios, the large copy's physical bound on this machine (rclone reads the file for its MD5 before a \
             multipart upload, then the gateway must write it durably: MD5 and write-and-fsync rates measured), the CPU \
-            seconds rclone and the gateway used during their best copies, how long after each copy its objects were all on Storacha (the gateway acknowledges a PUT once \
-            the object is on its disk and uploads it after), and the gateway's peak RSS. Every target is measured the \
+            seconds rclone and the gateway used during their best copies, how long after each copy its objects were \
+            all on Storacha (the gateway acknowledges a PUT once the object is on its disk and uploads it after), and \
+            the gateway's peak RSS. Every target is measured the \
             same way: --runs copies, each into a fresh destination after the file systems were flushed (`sync`, \
             untimed) and, for the gateway, after the previous copy's objects were all on Storacha; the best is kept. \
             When this rclone has `serve s3` (1.65 and later), the same copies also go to it, serving a local directory: \
