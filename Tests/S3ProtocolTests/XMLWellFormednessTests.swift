@@ -66,6 +66,9 @@ struct XMLWellFormednessTests {
             + "  <Object><Key>&#x20;</Key></Object>\n  <Quiet>false</Quiet>\n</Delete>\n"
         let spaced = try S3XML.deleteRequest(Array(pretty.utf8))
         #expect(spaced.keys == [" a & & b ", " "] && !spaced.quiet, "\(spaced.keys)")
+        // A key of literal white space only is a key, not layout between elements.
+        let blank = try S3XML.deleteRequest(Array("<Delete><Object><Key> </Key></Object><Object><Key>\t\n</Key></Object></Delete>".utf8))
+        #expect(blank.keys == [" ", "\t\n"], "\(blank.keys)")
         let parts = "<CompleteMultipartUpload>\n <Part>\n  <PartNumber>2</PartNumber>\n  <ETag>\"e\"</ETag>\n </Part>\n"
             + "</CompleteMultipartUpload>"
         #expect(try S3XML.completeRequest(Array(parts.utf8)).map(\.etag) == ["\"e\""])
