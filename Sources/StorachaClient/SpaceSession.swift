@@ -49,7 +49,7 @@ public struct SpaceSession: Sendable {
         // allocation may ask for bytes the service has received since. A new one is answered from what
         // the service holds now, so a stored shard is never sent again.
         let add = try await invoke("space/blob/add", ["blob": ["digest": .bytes(digest.bytes), "size": .integer(IPLDInteger(size))]],
-                                   nonce: UUID().uuidString)
+                                   nonce: UniqueName.make())
         _ = try add.requireOK("space/blob/add")
         let effects = add.forkedInvocations
         func task(_ can: String) throws -> Delegation {

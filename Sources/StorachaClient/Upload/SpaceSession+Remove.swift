@@ -1,6 +1,7 @@
 import Foundation
 import IPLD
 import Multiformats
+import SystemIO
 
 extension SpaceSession {
     /// Removes an upload (`upload/remove`) and then the blobs it stored (`space/blob/remove` of each, e.g. its
@@ -8,10 +9,10 @@ extension SpaceSession {
     /// that a removal interrupted halfway can simply be run again.
     public func removeUpload(_ root: CID, blobs: [CID]) async throws {
         // Fresh nonces, as for uploads: an upload removed, made again and removed again must be removed again.
-        let receipt = try await invoke("upload/remove", ["root": .link(root)], nonce: UUID().uuidString)
+        let receipt = try await invoke("upload/remove", ["root": .link(root)], nonce: UniqueName.make())
         if receipt.out.errorName != "UploadNotFound" { _ = try receipt.requireOK("upload/remove") }
         for blob in blobs {
-            _ = try await invoke("space/blob/remove", ["digest": .bytes(blob.multihash.bytes)], nonce: UUID().uuidString)
+            _ = try await invoke("space/blob/remove", ["digest": .bytes(blob.multihash.bytes)], nonce: UniqueName.make())
                 .requireOK("space/blob/remove")
         }
     }
@@ -25,7 +26,7 @@ extension SpaceSession {
         repeat {
             var nb: [String: IPLDValue] = [:]
             if let cursor { nb["cursor"] = .string(cursor) }
-            let page = try await invoke("upload/list", nb, nonce: UUID().uuidString).requireOK("upload/list")
+            let page = try await invoke("upload/list", nb, nonce: UniqueName.make()).requireOK("upload/list")
             let results = page["results"]?.listValue ?? []
             for item in results {
                 guard let root = item["root"]?.linkValue else { continue }

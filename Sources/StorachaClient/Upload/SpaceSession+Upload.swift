@@ -53,7 +53,7 @@ extension SpaceSession {
     /// failing shard never ends in a registered upload.
     func pipeline(pieces: Bool, concurrency: Int, journal: UploadJournal?, onShard: @escaping @Sendable (StoredShard) async -> Void,
                   pack: @escaping @Sendable (URL, @escaping (ShardInfo) throws -> Void) throws -> PackResult) async throws -> PackResult {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UniqueName.make())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let gate = ShardGate(limit: concurrency)
@@ -103,9 +103,9 @@ extension SpaceSession {
         let indexCID = CID(codec: CID.Codec.car, multihash: .sha256(index))
         // Fresh nonces: the service answers a repeated invocation (same CID) from its receipts without running it
         // again, and the same upload may be removed and made again within a second.
-        _ = try await invoke("space/index/add", ["index": .link(indexCID)], nonce: UUID().uuidString).requireOK("space/index/add")
+        _ = try await invoke("space/index/add", ["index": .link(indexCID)], nonce: UniqueName.make()).requireOK("space/index/add")
         _ = try await invoke("upload/add", ["root": .link(result.root), "shards": .list(result.shards.map { .link($0.cid) })],
-                             nonce: UUID().uuidString).requireOK("upload/add")
+                             nonce: UniqueName.make()).requireOK("upload/add")
         return result
     }
 
@@ -131,7 +131,7 @@ extension SpaceSession {
 
     /// Whether the space still holds `shard` (`space/blob/get/0/1`, with a nonce so the answer is fresh).
     func holds(_ shard: ShardInfo) async throws -> Bool {
-        let receipt = try await invoke("space/blob/get/0/1", ["digest": .bytes(shard.cid.multihash.bytes)], nonce: UUID().uuidString)
+        let receipt = try await invoke("space/blob/get/0/1", ["digest": .bytes(shard.cid.multihash.bytes)], nonce: UniqueName.make())
         guard case .ok(let ok) = receipt.out else { return false }
         return ok["blob"]?["size"]?.intValue.map { UInt64($0) == shard.size } ?? false
     }
