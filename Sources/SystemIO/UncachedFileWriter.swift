@@ -16,6 +16,7 @@ public final class UncachedFileWriter: @unchecked Sendable {
     private var filled = 0
     private var written: UInt64 = 0
     private var uncached: Bool
+    private var closed = false
 
     /// Creates `url` (which must not exist) with `permissions`, writing `bufferSize` bytes at a time (rounded up to
     /// the alignment).
@@ -30,6 +31,13 @@ public final class UncachedFileWriter: @unchecked Sendable {
 
     deinit {
         buffer.deallocate()
+        close()
+    }
+
+    /// Closes the file once (a descriptor number closed twice could be another file's by then).
+    private func close() {
+        guard !closed else { return }
+        closed = true
         try? handle.close()
     }
 
@@ -63,7 +71,7 @@ public final class UncachedFileWriter: @unchecked Sendable {
             try flush(filled)
         }
         do { try handle.synchronize() } catch { throw DurableFileError(path: url.path, operation: "fsync", reason: "\(error)") }
-        try? handle.close()
+        close()
     }
 
     /// Writes the buffer's first `count` bytes at the file's end and moves what follows them to the buffer's start.
