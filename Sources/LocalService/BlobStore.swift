@@ -40,8 +40,9 @@ public struct BlobStore: Sendable {
     /// A writer for a new blob; nothing becomes visible until ``BlobWriter/commit()``.
     public func writer(expecting digest: Multihash, size: UInt64) throws -> BlobWriter {
         let url = temp.appendingPathComponent(UniqueName.make())
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw BlobStoreError.io("cannot create \(url.path)") }
-        return BlobWriter(store: self, tempURL: url, handle: try FileHandle(forWritingTo: url), digest: digest, size: size)
+        let file: UncachedFileWriter
+        do { file = try UncachedFileWriter(creating: url, permissions: 0o644) } catch { throw BlobStoreError.io("\(error)") }
+        return BlobWriter(store: self, tempURL: url, file: file, digest: digest, size: size)
     }
 
     /// Stores `data` if it matches `digest`.
@@ -82,21 +83,21 @@ public struct BlobStore: Sendable {
     }
 }
 
-/// Streams one blob to disk, hashing as it goes.
+/// Streams one blob to disk (past the page cache where the system allows: blobs are stored now and read later),
+/// hashing as it goes.
 public final class BlobWriter: @unchecked Sendable {
     let store: BlobStore
     let tempURL: URL
-    let handle: FileHandle
+    var file: UncachedFileWriter?
     let digest: Multihash
     let size: UInt64
     var hasher = SHA256()
     var written: UInt64 = 0
-    var closed = false
 
-    init(store: BlobStore, tempURL: URL, handle: FileHandle, digest: Multihash, size: UInt64) {
+    init(store: BlobStore, tempURL: URL, file: UncachedFileWriter, digest: Multihash, size: UInt64) {
         self.store = store
         self.tempURL = tempURL
-        self.handle = handle
+        self.file = file
         self.digest = digest
         self.size = size
     }
@@ -106,7 +107,8 @@ public final class BlobWriter: @unchecked Sendable {
         written += UInt64(data.count)
         guard written <= size else { throw BlobStoreError.sizeMismatch(expected: size, actual: written) }
         hasher.update(data: data)
-        try handle.write(contentsOf: data)
+        guard let file else { throw BlobStoreError.io("the blob \(digest) was already committed or aborted") }
+        try data.withUnsafeBytes { bytes in try file.write(bytes) }
     }
 
     /// Checks size and digest, fsyncs and moves the blob into place.
@@ -116,9 +118,9 @@ public final class BlobWriter: @unchecked Sendable {
             abort()
             throw BlobStoreError.digestMismatch(digest.description)
         }
-        try handle.synchronize()
-        try handle.close()
-        closed = true
+        guard let file else { throw BlobStoreError.io("the blob \(digest) was already committed or aborted") }
+        self.file = nil
+        try file.finish()
         let final = store.url(for: digest)
         let bucket = final.deletingLastPathComponent()
         if !FileManager.default.fileExists(atPath: bucket.path) {
@@ -135,7 +137,7 @@ public final class BlobWriter: @unchecked Sendable {
 
     /// Drops the partial blob.
     public func abort() {
-        if !closed { try? handle.close(); closed = true }
+        file = nil
         try? FileManager.default.removeItem(at: tempURL)
     }
 }
