@@ -167,8 +167,8 @@ struct S3Bench: AsyncParsableCommand {
                       + "\(String(format: "%.0f", mbGateway / largeBound * 100))%: rclone's MD5 of it before the upload "
                       + "(MD5 \(String(format: "%.0f", md5Rate)) MB/s), then a durable write (uncached write and fsync "
                       + "\(String(format: "%.0f", diskRate)) MB/s here)")
-                for (name, seconds) in [("small files", smallGateway), ("large file", largeGateway)] {
-                    guard let used = cpu[name == "small files" ? "small" : "large"] else { continue }
+                for (key, name, seconds) in [("small", "small files", smallGateway), ("large", "large file", largeGateway)] {
+                    guard let used = cpu[key] else { continue }
                     print("cpu           \(name) to the gateway: rclone \(String(format: "%.2f", used.rclone)) s, gateway "
                           + "\(String(format: "%.2f", used.gateway)) s in \(String(format: "%.2f", seconds)) s on \(cores) cores "
                           + "(\(String(format: "%.0f", (used.rclone + used.gateway) / (seconds * Double(cores)) * 100))% busy)")

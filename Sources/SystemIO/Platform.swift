@@ -136,14 +136,7 @@ public enum Platform {
     /// CPU time (user and system) that this process's waited-for children have used so far, in seconds.
     public static func childrenCPUSeconds() -> Double? {
         #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
-        var usage = rusage()
-        #endif
-        #if canImport(Glibc)
-        guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return nil }
-        #elseif canImport(Musl) || canImport(Darwin)
-        guard getrusage(RUSAGE_CHILDREN, &usage) == 0 else { return nil }
-        #endif
-        #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
+        guard let usage = resourceUsage(children: true) else { return nil }
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
         #else
@@ -166,20 +159,25 @@ public enum Platform {
     }
 
     static func peakResidentMemory(children: Bool) -> UInt64? {
-        #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
-        var usage = rusage()
-        #endif
-        #if canImport(Glibc)
-        guard getrusage(children ? RUSAGE_CHILDREN.rawValue : RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
-        return UInt64(usage.ru_maxrss) * 1024  // kilobytes on Linux
-        #elseif canImport(Musl)
-        guard getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &usage) == 0 else { return nil }
-        return UInt64(usage.ru_maxrss) * 1024
+        #if canImport(Glibc) || canImport(Musl)
+        return resourceUsage(children: children).map { UInt64($0.ru_maxrss) * 1024 }  // kilobytes on Linux
         #elseif canImport(Darwin)
-        guard getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &usage) == 0 else { return nil }
-        return UInt64(usage.ru_maxrss)  // bytes on macOS
+        return resourceUsage(children: children).map { UInt64($0.ru_maxrss) }  // bytes on macOS
         #else
         return nil
         #endif
     }
+
+    #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
+    /// `getrusage(2)` of this process, or of its waited-for children.
+    static func resourceUsage(children: Bool) -> rusage? {
+        var usage = rusage()
+        #if canImport(Glibc)
+        guard getrusage(children ? RUSAGE_CHILDREN.rawValue : RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
+        #else
+        guard getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &usage) == 0 else { return nil }
+        #endif
+        return usage
+    }
+    #endif
 }
