@@ -66,9 +66,7 @@ public enum LocalServer {
         // other's unfinished writes at start.
         let directory = configuration.dataDirectory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        guard let lock = try Platform.lockExclusively(directory.appendingPathComponent("service.lock").path) else {
-            throw DataDirectoryInUse(path: directory.path)
-        }
+        let lock = try await lockDataDirectory(directory)
         let service = try UploadService(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let host = configuration.host
@@ -101,6 +99,20 @@ public enum LocalServer {
         service.setBaseURL(url)
         return RunningService(url: url, gatewayURL: gatewayPort.map { "http://\(displayHost):\($0)" }, service: service, task: task, group: group,
                               lock: lock)
+    }
+
+    /// Takes the data directory's lock, waiting up to two seconds for it: a lock just released can still be held
+    /// for a moment by a child process that another thread is spawning (it holds a copy of every descriptor until
+    /// its `exec` closes them), and a service stopping in another process releases it only when that process exits.
+    static func lockDataDirectory(_ directory: URL) async throws -> FileHandle {
+        let path = directory.appendingPathComponent("service.lock").path
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(2))
+        while true {
+            if let lock = try Platform.lockExclusively(path) { return lock }
+            guard clock.now < deadline else { throw DataDirectoryInUse(path: directory.path) }
+            try await Task.sleep(for: .milliseconds(25))
+        }
     }
 }
 
