@@ -30,7 +30,8 @@ enum IncomingBody: Sendable {
 
     /// Writes `bytes` to `url` in 1 MiB pieces on the blocking-I/O pool, past the page cache where the system allows
     /// (``UncachedFileWriter``), and fsyncs it, unless the whole stream fits in `inlineLimit` bytes (when given): then
-    /// no file is made and the bytes are returned.
+    /// no file is made and the bytes are returned. One piece is written while the next is received and hashed, so
+    /// that a single stream keeps the network, the hashing and the disk busy at once.
     static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: URL, md5 hashing: Bool,
                                             inlineLimit: Int?) async throws -> (size: UInt64, md5: [UInt8]?, inline: Data?)
         where Bytes.Element == [UInt8] {
@@ -45,16 +46,25 @@ enum IncomingBody: Sendable {
         var pending: [[UInt8]] = []
         var pendingBytes = 0
         var size: UInt64 = 0
-        for try await chunk in bytes {
-            pending.append(chunk)
-            pendingBytes += chunk.count
-            md5?.update(data: chunk)
-            size += UInt64(chunk.count)
-            if pendingBytes >= 1 << 20 {
-                let piece = pending
-                (pending, pendingBytes) = ([], 0)
-                try await BlockingIO.run { try append(piece) }
+        var writing: Task<Void, Error>?
+        do {
+            for try await chunk in bytes {
+                pending.append(chunk)
+                pendingBytes += chunk.count
+                md5?.update(data: chunk)
+                size += UInt64(chunk.count)
+                if pendingBytes >= 1 << 20 {
+                    let piece = pending
+                    (pending, pendingBytes) = ([], 0)
+                    try await writing?.value
+                    writing = Task { try await BlockingIO.run { try append(piece) } }
+                }
             }
+            try await writing?.value
+        } catch {
+            // No write may still be running once the caller removes the file.
+            _ = try? await writing?.value
+            throw error
         }
         let digest = md5.map { Array($0.finalize()) }
         if file.value == nil, let inlineLimit, size <= UInt64(inlineLimit) {

@@ -28,6 +28,8 @@ public final class StorachaBuckets: S3Backend {
     let contentLocks = KeyedLock<UploadQueue.ContentKey>()
     let commits: BatchedWork<IndexEntry, ObjectRecord?>
     let snapshots: Snapshotter
+    /// Whole-object MD5s of multipart objects, for rclone (``ObjectChecksums``).
+    let checksums: ObjectChecksums
     /// Who may sign requests, and which buckets each may read or write.
     let users: GatewayUsers
 
@@ -52,6 +54,7 @@ public final class StorachaBuckets: S3Backend {
         let budget = LocalCopyBudget(index: index, cache: cache, limit: localCopyLimit, logger: logger)
         self.budget = budget
         queue = UploadQueue(session: session, index: index, cache: cache, budget: budget, contentLocks: contentLocks, logger: logger)
+        checksums = ObjectChecksums(index: index, cache: cache, budget: budget, logger: logger)
         snapshots = Snapshotter(index: index, session: session, directory: directory.appendingPathComponent("snapshots"),
                                 keep: keepSnapshots, contentLocks: contentLocks, logger: logger, timing: snapshotTiming)
         commits = BatchedWork { [index, cache] entries in
@@ -180,6 +183,7 @@ public final class StorachaBuckets: S3Backend {
         let record = ObjectRecord(info: info, root: "", shards: [], cacheFile: name, pending: true)
         if let old = try await commit(IndexEntry(bucket: bucket, record: record, body: inline)) { await release(old, keeping: record) }
         await queue.add(UploadQueue.Item(bucket: bucket, key: key, cacheFile: name, size: size, etag: etag), arriving: true)
+        await checksums.add(record, bucket: bucket)
         return info
     }
 
@@ -204,6 +208,7 @@ public final class StorachaBuckets: S3Backend {
         }
         await budget.trim()
         await queue.resume()
+        await checksums.resume()
         await snapshots.start()
     }
 
@@ -220,8 +225,17 @@ public final class StorachaBuckets: S3Backend {
         try ObjectIndex.changedCount(at: directory.appendingPathComponent("index.sqlite"))
     }
 
-    /// Returns once every acknowledged object is on Storacha.
-    public func drained() async { await queue.drained() }
+    /// How many multipart objects of the gateway whose data directory is `directory` wait for their MD5
+    /// (``ObjectChecksums``).
+    public static func objectsAwaitingMD5(directory: URL) throws -> Int {
+        try ObjectIndex.countMissing(metadata: ObjectChecksums.metadataName, at: directory.appendingPathComponent("index.sqlite"))
+    }
+
+    /// Returns once every acknowledged object is on Storacha and every multipart object has its MD5.
+    public func drained() async {
+        await queue.drained()
+        await checksums.drained()
+    }
 
     public func copyObject(from: (bucket: String, key: String), to: (bucket: String, key: String), contentType: String?,
                            metadata: [String: String]?, accessKey: String) async throws -> S3ObjectInfo {
@@ -256,6 +270,7 @@ public final class StorachaBuckets: S3Backend {
             await queue.add(UploadQueue.Item(bucket: to.bucket, key: to.key, cacheFile: file, size: record.info.size,
                                                       etag: record.info.etag), arriving: true)
         }
+        await checksums.add(record, bucket: to.bucket)
         return record.info
     }
 

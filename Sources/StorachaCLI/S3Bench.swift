@@ -12,10 +12,11 @@ struct S3Bench: AsyncParsableCommand {
         discussion: """
             Copies --files small files and one --size file with rclone (default transfers) to the gateway (a child \
             `serve s3 --local` on a fresh profile) and to a local directory, in the same run, and reports files/s, MB/s, \
-            the ratios, the large copy's physical bound on this machine (rclone reads the file for its MD5 before a \
-            multipart upload, then the gateway must write it durably: MD5 and write-and-fsync rates measured), the CPU \
+            the ratios, the large copy's physical bound on this machine (rclone and the gateway both hash each part with \
+            MD5 and SHA-256, and the gateway must write it durably: hash and write-and-fsync rates measured), the CPU \
             seconds rclone and the gateway used during their best copies, how long after each copy its objects were \
-            all on Storacha (the gateway acknowledges a PUT once the object is on its disk and uploads it after), and \
+            all on Storacha (the gateway acknowledges a PUT once the object is on its disk and uploads it after; this \
+            includes the MD5 it computes after a multipart upload), and \
             the gateway's peak RSS. Every target is measured the \
             same way: --runs copies, each into a fresh destination after the file systems were flushed (`sync`, \
             untimed) and, for the gateway, after the previous copy's objects were all on Storacha; the best is kept. \
@@ -83,11 +84,13 @@ struct S3Bench: AsyncParsableCommand {
             func rcloneCommand(_ arguments: [String]) async throws {
                 _ = try await ChildCommand.run(["--config", config.path] + arguments, environment: env, executable: rclone)
             }
-            // Seconds until every acknowledged object is on Storacha (the gateway uploads them after its 200s),
-            // so that one measurement's uploads do not run during the next.
+            // Seconds until every acknowledged object is on Storacha (the gateway uploads them after its 200s) and every
+            // multipart object has its MD5 (computed after the 200 too), so that one measurement's work does not run
+            // during the next.
             func drain() async throws -> Double {
                 try await UpBench.timed {
-                    while try StorachaBuckets.pendingUploads(directory: URL(fileURLWithPath: gateway.data)) > 0 {
+                    let data = URL(fileURLWithPath: gateway.data)
+                    while try StorachaBuckets.pendingUploads(directory: data) > 0 || StorachaBuckets.objectsAwaitingMD5(directory: data) > 0 {
                         try await Task.sleep(for: .milliseconds(50))
                     }
                 }
@@ -129,12 +132,15 @@ struct S3Bench: AsyncParsableCommand {
                 referenceSeconds = (try await best(small, "small", remote: "ref"), try await best(large, "large", remote: "ref"))
             }
             let peak = Platform.peakResidentMemory(ofProcess: gateway.process.processIdentifier).map { Double($0) / 1_048_576 } ?? 0
-            // The physical bound of the large copy: rclone reads the whole file for its MD5 before it starts a multipart
-            // upload (for the object's md5chksum), then every byte must be on the disk, fsynced, before the gateway's 200.
+            // The physical bound of the large copy, sent in signed parts: rclone and the gateway each hash every byte with
+            // MD5 (each part's Content-MD5 and ETag) and SHA-256 (its signed payload), on the same cores, and every byte
+            // must be on the disk, fsynced, before the gateway's 200.
             let md5Rate = BenchCommand.hashThroughput(Insecure.MD5.self, bytes: 256 << 20)
+            let shaRate = BenchCommand.hashThroughput(SHA256.self, bytes: 256 << 20)
             let diskRate = try BenchCommand.durableWriteThroughput(in: base, bytes: size)
-            let largeBound = 1 / (1 / md5Rate + 1 / diskRate)
             let cores = ProcessInfo.processInfo.activeProcessorCount
+            let hashingRate = Double(cores) / (2 / md5Rate + 2 / shaRate)
+            let largeBound = min(hashingRate, diskRate)
             let (fsLocal, fsGateway) = (Double(files) / smallLocal, Double(files) / smallGateway)
             let (mbLocal, mbGateway) = (Double(size) / 1e6 / largeLocal, Double(size) / 1e6 / largeGateway)
             if json {
@@ -145,7 +151,8 @@ struct S3Bench: AsyncParsableCommand {
                     ("MBpsLocal", "\(Int(mbLocal))"), ("MBpsGateway", "\(Int(mbGateway))"), ("gatewayPeakRSSMiB", "\(Int(peak))"),
                     ("smallOnStorachaSeconds", String(format: "%.1f", smallDrain)),
                     ("largeOnStorachaSeconds", String(format: "%.1f", largeDrain)),
-                    ("MD5MBps", "\(Int(md5Rate))"), ("durableWriteMBps", "\(Int(diskRate))"), ("largeBoundMBps", "\(Int(largeBound))"),
+                    ("MD5MBps", "\(Int(md5Rate))"), ("SHA256MBps", "\(Int(shaRate))"), ("durableWriteMBps", "\(Int(diskRate))"),
+                    ("largeBoundMBps", "\(Int(largeBound))"),
                     ("cores", "\(cores)"),
                 ]
                 for name in ["small", "large"] {
@@ -164,9 +171,10 @@ struct S3Bench: AsyncParsableCommand {
                 print("large file    \(size) bytes: local \(String(format: "%.0f", mbLocal)) MB/s, gateway \(String(format: "%.0f", mbGateway)) MB/s "
                       + "(\(String(format: "%.0f", mbGateway / mbLocal * 100))%)")
                 print("bound         large file \(String(format: "%.0f", largeBound)) MB/s, gateway at "
-                      + "\(String(format: "%.0f", mbGateway / largeBound * 100))%: rclone's MD5 of it before the upload "
-                      + "(MD5 \(String(format: "%.0f", md5Rate)) MB/s), then a durable write (uncached write and fsync "
-                      + "\(String(format: "%.0f", diskRate)) MB/s here)")
+                      + "\(String(format: "%.0f", mbGateway / largeBound * 100))%: the lesser of hashing every byte twice with "
+                      + "MD5 and SHA-256 on \(cores) cores (\(String(format: "%.0f", hashingRate)) MB/s; MD5 "
+                      + "\(String(format: "%.0f", md5Rate)) MB/s, SHA-256 \(String(format: "%.0f", shaRate)) MB/s) and a durable "
+                      + "write (uncached write and fsync \(String(format: "%.0f", diskRate)) MB/s here)")
                 for (key, name, seconds) in [("small", "small files", smallGateway), ("large", "large file", largeGateway)] {
                     guard let used = cpu[key] else { continue }
                     print("cpu           \(name) to the gateway: rclone \(String(format: "%.2f", used.rclone)) s, gateway "
