@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import S3Protocol
 
-/// The whole-object MD5 of multipart objects, as rclone's `md5chksum` metadata (base64), for the objects whose
-/// client did not send it. A multipart object's ETag is not the MD5 of its bytes, so rclone reads that metadata
+/// The whole-object MD5 of multipart objects, as rclone's `md5chksum` metadata (base64), for the objects rclone
+/// uploaded without it (``wanted(metadata:userAgent:)``). A multipart object's ETag is not the MD5 of its bytes, so rclone reads that metadata
 /// for `md5sum` and `check`; `rclone config` of this gateway sets `disable_checksum` (rclone then no longer reads a
 /// large file whole before its first part, nor sets the metadata), and the gateway computes it here instead, from
 /// the bytes it stored, right after CompleteMultipartUpload. HEAD and GET carry it once it is computed (a second or
@@ -30,9 +30,15 @@ actor ObjectChecksums {
         self.logger = logger
     }
 
-    /// Whether `record` is a multipart object whose MD5 nobody gave, with its bytes in a file of the cache.
+    /// Whether an upload with `metadata` from the client `userAgent` should get its MD5: rclone's, without it.
+    /// (Other clients' objects keep the metadata they were sent with: an S3 client may compare it.)
+    static func wanted(metadata: [String: String], userAgent: String?) -> Bool {
+        metadata[metadataName] == nil && (userAgent?.lowercased().hasPrefix("rclone/") ?? false)
+    }
+
+    /// Whether `record` is marked for its MD5 and has none yet, with its bytes in a file of the cache.
     static func needed(_ record: ObjectRecord) -> Bool {
-        guard record.info.etag.contains("-"), record.info.metadata[metadataName] == nil, let file = record.cacheFile else { return false }
+        guard record.addMD5, record.info.metadata[metadataName] == nil, let file = record.cacheFile else { return false }
         return !LocalCopy.isInline(file)
     }
 

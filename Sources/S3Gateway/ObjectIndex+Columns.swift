@@ -10,7 +10,8 @@ extension ObjectIndex {
         let shards = try ObjectIndex.stringList(row["shards"])
         let info = S3ObjectInfo(key: row["key"], size: UInt64(row["size"] as Int64), etag: row["etag"],
                                 lastModified: Date(timeIntervalSince1970: row["modified"]), contentType: row["contentType"], metadata: metadata)
-        return ObjectRecord(info: info, root: row["root"], shards: shards, cacheFile: row["cacheFile"], pending: row["pending"])
+        return ObjectRecord(info: info, root: row["root"], shards: shards, cacheFile: row["cacheFile"], pending: row["pending"],
+                            addMD5: row["addMD5"])
     }
 
     /// A JSON object of strings (sorted by key), as the index keeps metadata.

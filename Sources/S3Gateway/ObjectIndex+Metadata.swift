@@ -19,7 +19,7 @@ extension ObjectIndex {
         }
     }
 
-    /// The multipart objects (ETag `…-N`) with a local copy in a file and no metadata `name`, with their buckets.
+    /// The objects marked `addMD5` with a local copy in a file and no metadata `name`, with their buckets.
     func recordsMissing(metadata name: String) async throws -> [(bucket: String, record: ObjectRecord)] {
         try await db.read { db in try ObjectIndex.recordsMissing(metadata: name, db) }
     }
@@ -32,7 +32,7 @@ extension ObjectIndex {
 
     static func recordsMissing(metadata name: String, _ db: Database) throws -> [(bucket: String, record: ObjectRecord)] {
         try Row.fetchAll(db, sql: """
-            SELECT * FROM objects WHERE etag LIKE '%-%' AND cacheFile IS NOT NULL AND cacheFile NOT LIKE 'db:%'
+            SELECT * FROM objects WHERE addMD5 = 1 AND cacheFile IS NOT NULL AND cacheFile NOT LIKE 'db:%'
             """).compactMap { row in
             let record = try ObjectIndex.record(row)
             return record.info.metadata[name] == nil ? (row["bucket"] as String, record) : nil

@@ -12,13 +12,16 @@ extension ObjectIndex {
         let contentType: String
         let metadata: [String: String]
         let initiated: Date
+        /// The object gets its whole MD5 computed (``ObjectChecksums``).
+        var addMD5 = false
     }
 
     func createUpload(_ upload: Upload) async throws {
         let metadata = String(decoding: try JSONEncoder().encode(upload.metadata), as: UTF8.self)
         try await db.write { db in
-            try db.execute(sql: "INSERT INTO uploads (id, bucket, key, contentType, metadata, initiated) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [upload.id, upload.bucket, upload.key, upload.contentType, metadata, upload.initiated.timeIntervalSince1970])
+            try db.execute(sql: "INSERT INTO uploads (id, bucket, key, contentType, metadata, initiated, addMD5) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [upload.id, upload.bucket, upload.key, upload.contentType, metadata, upload.initiated.timeIntervalSince1970,
+                                       upload.addMD5])
         }
     }
 
@@ -27,7 +30,7 @@ extension ObjectIndex {
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM uploads WHERE id = ?"), arguments: [id]).map { row in
                 Upload(id: row["id"], bucket: row["bucket"], key: row["key"], contentType: row["contentType"],
                        metadata: try JSONDecoder().decode([String: String].self, from: Data((row["metadata"] as String).utf8)),
-                       initiated: Date(timeIntervalSince1970: row["initiated"]))
+                       initiated: Date(timeIntervalSince1970: row["initiated"]), addMD5: row["addMD5"])
             }
         }
     }

@@ -14,6 +14,8 @@ struct ObjectRecord: Sendable, Equatable {
     var cacheFile: String?
     /// True while the object is acknowledged but its upload not yet on Storacha (`root` is empty then).
     var pending = false
+    /// True when the gateway is to add the object's whole MD5 to its metadata (``ObjectChecksums``).
+    var addMD5 = false
 }
 
 /// A record to commit under a bucket, with the bytes of its local copy when the index keeps them
@@ -90,6 +92,12 @@ final class ObjectIndex: Sendable {
             // Buckets an older version kept get their first snapshot.
             try db.execute(sql: """
                 INSERT INTO changed_buckets (bucket, version, first, last) SELECT name, 1, 0, 0 FROM buckets
+                """)
+        }
+        migrator.registerMigration("v7: whole-object MD5s") { db in
+            try db.execute(sql: """
+                ALTER TABLE uploads ADD COLUMN addMD5 INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE objects ADD COLUMN addMD5 INTEGER NOT NULL DEFAULT 0;
                 """)
         }
         try migrator.migrate(db)
@@ -225,11 +233,12 @@ final class ObjectIndex: Sendable {
         // A key whose new object is not uploaded yet keeps its old one in snapshots until the upload (markStored).
         if !record.pending { try ObjectIndex.changed(bucket, db) }
         try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, contentType, metadata, root, shards, cacheFile, pending)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, contentType, metadata, root, shards, cacheFile, pending,
+                                            addMD5)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [bucket, record.info.key, Int64(record.info.size), record.info.etag,
                                      record.info.lastModified.timeIntervalSince1970, record.info.contentType, metadata, record.root,
-                                     shards, record.cacheFile, record.pending])
+                                     shards, record.cacheFile, record.pending, record.addMD5])
         return old
     }
 

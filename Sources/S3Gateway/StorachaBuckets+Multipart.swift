@@ -21,12 +21,16 @@ extension StorachaBuckets {
         parts.appendingPathComponent(upload).appendingPathComponent(String(part))
     }
 
+    /// rclone's uploads without their MD5 get it computed (``ObjectChecksums``); other clients' objects keep the
+    /// metadata they were sent with.
     public func createMultipartUpload(_ bucket: String, key: String, contentType: String, metadata: [String: String],
-                                      accessKey: String) async throws -> String {
+                                      userAgent: String?, accessKey: String) async throws -> String {
         try await authorize(bucket, accessKey)
         let id = UniqueName.make().replacingOccurrences(of: "-", with: "").lowercased()
         try FileManager.default.createDirectory(at: parts.appendingPathComponent(id), withIntermediateDirectories: true)
-        try await index.createUpload(.init(id: id, bucket: bucket, key: key, contentType: contentType, metadata: metadata, initiated: Date()))
+        let addMD5 = ObjectChecksums.wanted(metadata: metadata, userAgent: userAgent)
+        try await index.createUpload(.init(id: id, bucket: bucket, key: key, contentType: contentType, metadata: metadata, initiated: Date(),
+                                           addMD5: addMD5))
         return id
     }
 
@@ -103,7 +107,7 @@ extension StorachaBuckets {
             }
             let etag = StorachaBuckets.multipartETag(chosen.map(\.etag))
             let info = try await store(.file(directory), size: size, bucket: bucket, key: key, etag: etag, contentType: upload.contentType,
-                                       metadata: upload.metadata)
+                                       metadata: upload.metadata, addMD5: upload.addMD5)
             try await index.removeUpload(uploadID)
             try? FileManager.default.removeItem(at: parts.appendingPathComponent(uploadID))
             return info

@@ -166,9 +166,9 @@ public final class StorachaBuckets: S3Backend {
 
     /// Keeps a complete body (small, or an fsynced file or directory of parts) as the object `key`: a file moves into
     /// the cache directory, its index row is committed as pending (with a small body in it), and the upload queue sends it to
-    /// Storacha. What the key held before is released.
+    /// Storacha (and, with `addMD5`, ``ObjectChecksums`` adds its MD5). What the key held before is released.
     func store(_ body: IncomingBody, size: UInt64, bucket: String, key: String, etag: String, contentType: String,
-               metadata: [String: String]) async throws -> S3ObjectInfo {
+               metadata: [String: String], addMD5: Bool = false) async throws -> S3ObjectInfo {
         let name: String
         var inline: Data?
         switch body {
@@ -180,7 +180,7 @@ public final class StorachaBuckets: S3Backend {
             try await BlockingIO.run { [cache] in try DurableFile.moveIntoPlace(temp, cache.appendingPathComponent(name), syncDirectory: false) }
         }
         let info = S3ObjectInfo(key: key, size: size, etag: etag, lastModified: Date(), contentType: contentType, metadata: metadata)
-        let record = ObjectRecord(info: info, root: "", shards: [], cacheFile: name, pending: true)
+        let record = ObjectRecord(info: info, root: "", shards: [], cacheFile: name, pending: true, addMD5: addMD5)
         if let old = try await commit(IndexEntry(bucket: bucket, record: record, body: inline)) { await release(old, keeping: record) }
         await queue.add(UploadQueue.Item(bucket: bucket, key: key, cacheFile: name, size: size, etag: etag), arriving: true)
         await checksums.add(record, bucket: bucket)

@@ -86,9 +86,9 @@ public protocol S3Backend: Sendable {
     /// Deletes an object; deleting a missing one succeeds.
     func deleteObject(_ bucket: String, key: String, accessKey: String) async throws
 
-    /// Starts a multipart upload of `key`; returns its upload ID.
+    /// Starts a multipart upload of `key` for the client that says it is `userAgent`; returns its upload ID.
     func createMultipartUpload(_ bucket: String, key: String, contentType: String, metadata: [String: String],
-                               accessKey: String) async throws -> String
+                               userAgent: String?, accessKey: String) async throws -> String
     /// Stores part `part` (1…10000) of an upload from `body`; returns its ETag (the part's MD5 in hex).
     func uploadPart(_ bucket: String, key: String, uploadID: String, part: Int, body: S3UploadBody, accessKey: String) async throws -> String
     /// Stores part `part` as a byte range (or all) of an existing object; returns its ETag.

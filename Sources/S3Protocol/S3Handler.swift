@@ -116,7 +116,8 @@ public struct S3Handler: Sendable {
             return try await list(bucket, version: 1, head: head, user: user, versions: true)
         case .createMultipartUpload(let bucket, let key):
             let id = try await backend.createMultipartUpload(bucket, key: key, contentType: head.header("content-type") ?? "binary/octet-stream",
-                                                             metadata: S3Handler.metadata(head), accessKey: user)
+                                                             metadata: S3Handler.metadata(head), userAgent: head.header("user-agent"),
+                                                             accessKey: user)
             return .xml(S3XML.encode(InitiateMultipartUploadResult(Bucket: bucket, Key: key, UploadId: id), root: "InitiateMultipartUploadResult"))
         case .uploadPart(let bucket, let key, let uploadID, let part):
             let upload = try uploadBody(head, body: body, payload: verified.payload)

@@ -50,7 +50,8 @@ actor MemoryBackend: S3Backend {
         return o.0
     }
     func deleteObject(_ bucket: String, key: String, accessKey: String) { objects[bucket]?[key] = nil }
-    func createMultipartUpload(_ bucket: String, key: String, contentType: String, metadata: [String: String], accessKey: String) -> String {
+    func createMultipartUpload(_ bucket: String, key: String, contentType: String, metadata: [String: String], userAgent: String?,
+                               accessKey: String) -> String {
         let id = UUID().uuidString
         uploads[id] = (bucket, key, [:])
         return id
