@@ -183,7 +183,7 @@ public final class StorachaBuckets: S3Backend {
         let record = ObjectRecord(info: info, root: "", shards: [], cacheFile: name, pending: true, addMD5: addMD5)
         if let old = try await commit(IndexEntry(bucket: bucket, record: record, body: inline)) { await release(old, keeping: record) }
         await queue.add(UploadQueue.Item(bucket: bucket, key: key, cacheFile: name, size: size, etag: etag), arriving: true)
-        await checksums.add(record, bucket: bucket)
+        if ObjectChecksums.needed(record) { await checksums.add(record, bucket: bucket) }
         return info
     }
 
@@ -270,7 +270,7 @@ public final class StorachaBuckets: S3Backend {
             await queue.add(UploadQueue.Item(bucket: to.bucket, key: to.key, cacheFile: file, size: record.info.size,
                                                       etag: record.info.etag), arriving: true)
         }
-        await checksums.add(record, bucket: to.bucket)
+        if ObjectChecksums.needed(record) { await checksums.add(record, bucket: to.bucket) }
         return record.info
     }
 

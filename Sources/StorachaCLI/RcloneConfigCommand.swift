@@ -16,7 +16,9 @@ struct RcloneCommand: AsyncParsableCommand {
             discussion: """
                 Reads the gateway's keys from its data directory (the one `serve s3` uses for the same space and \
                 options) and its address from the last start there, and writes the remote (type s3, provider Other, \
-                no_head: rclone skips its HEAD after each PUT) into $RCLONE_CONFIG or ~/.config/rclone/rclone.conf \
+                no_head: rclone skips its HEAD after each PUT; disable_checksum: rclone does not read a large file \
+                whole for its MD5 before a multipart upload, the gateway computes it) into $RCLONE_CONFIG or \
+                ~/.config/rclone/rclone.conf \
                 (0600), replacing a remote of the same name.
                 """)
 
