@@ -191,10 +191,11 @@ public final class StorachaBuckets: S3Backend {
     /// concurrent calls share one directory fsync and one index transaction. Returns what the key held.
     func commit(_ entry: IndexEntry) async throws -> ObjectRecord? { try await commits.submit(entry) }
 
-    /// Removes what a crash left unacknowledged, trims the local copies to their budget, starts uploading what was
-    /// acknowledged before a restart and starts making snapshots. On an empty index (a fresh data directory), first
-    /// rebuilds the buckets from their snapshots on Storacha, as owned by `owner(owner in the snapshot)`; a failure
-    /// to read them is thrown (serving an empty index would hide them). Call it before serving.
+    /// Removes what a crash left unacknowledged, takes up the MD5s still to compute, trims the local copies to their
+    /// budget, starts uploading what was acknowledged before a restart and starts making snapshots. On an empty index
+    /// (a fresh data directory), first rebuilds the buckets from their snapshots on Storacha, as owned by
+    /// `owner(owner in the snapshot)`; a failure to read them is thrown (serving an empty index would hide them).
+    /// Call it before serving.
     public func start(recoveringFor owner: @escaping @Sendable (String) -> String) async throws {
         if try await index.isEmpty() {
             let recovery = BucketRecovery(index: index, session: session, blocks: PrefetchingBlockSource(GatewayBlockSource(url: gatewayURL)),
@@ -206,9 +207,10 @@ public final class StorachaBuckets: S3Backend {
         do { try await LocalCopyBudget.removeOrphans(index: index, cache: cache) } catch {
             logger.warning("could not look for leftover local copies: \(error)")
         }
+        // Before the trim: the MD5s still to compute hold their local copies.
+        await checksums.resume()
         await budget.trim()
         await queue.resume()
-        await checksums.resume()
         await snapshots.start()
     }
 
