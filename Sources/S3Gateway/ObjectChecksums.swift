@@ -4,12 +4,12 @@ import Logging
 import S3Protocol
 
 /// The whole-object MD5 of multipart objects, as rclone's `md5chksum` metadata (base64), for the objects rclone
-/// uploaded without it (``wanted(metadata:userAgent:)``). A multipart object's ETag is not the MD5 of its bytes, so rclone reads that metadata
-/// for `md5sum` and `check`; `rclone config` of this gateway sets `disable_checksum` (rclone then no longer reads a
-/// large file whole before its first part, nor sets the metadata), and the gateway computes it here instead, from
-/// the bytes it stored, right after CompleteMultipartUpload. HEAD and GET carry it once it is computed (a second or
-/// so per GiB); until then the object has no MD5 rclone can check, as with any multipart object without it.
-/// The local copy is held until its MD5 is read; objects still without one are taken up again at start.
+/// uploaded without it (``wanted(metadata:userAgent:)``). A multipart object's ETag is not the MD5 of its bytes, so
+/// rclone reads that metadata for `md5sum` and `check`; `rclone config` of this gateway sets `disable_checksum` (rclone
+/// then no longer reads a large file whole before its first part, nor sets the metadata), and the gateway computes it
+/// here instead, from the bytes it stored, right after CompleteMultipartUpload. HEAD and GET carry it once it is
+/// computed (a second or so per GiB); until then the object has no MD5 rclone can check, as with any multipart object
+/// without it. The local copy is held until its MD5 is read; objects still without one are taken up again at start.
 actor ObjectChecksums {
     /// The metadata rclone keeps a whole object's MD5 in (`x-amz-meta-md5chksum`).
     static let metadataName = "md5chksum"
