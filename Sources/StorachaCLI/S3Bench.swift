@@ -14,7 +14,8 @@ struct S3Bench: AsyncParsableCommand {
             `serve s3 --local` on a fresh profile) and to a local directory, in the same run, and reports files/s, MB/s, \
             the ratios, the large copy's physical bound on this machine (rclone and the gateway both hash each part with \
             MD5 and SHA-256, and the gateway must write it durably: hash and write-and-fsync rates measured), the CPU \
-            seconds rclone and the gateway used during their best copies, how long after each copy its objects were \
+            seconds rclone and the gateway used during their best copies, the spread of the runs, how long after each \
+            copy its objects were \
             all on Storacha (the gateway acknowledges a PUT once the object is on its disk and uploads it after; this \
             includes the MD5 it computes after a multipart upload), and \
             the gateway's peak RSS. Every target is measured the \
@@ -111,9 +112,12 @@ struct S3Bench: AsyncParsableCommand {
                             cpu[name] = (rcloneAfter - rclone, serverAfter - server)
                         }
                         best = min(best, seconds)
+                        every["\(name) \(remote)", default: []].append(seconds)
                     } else {
                         let target = base.appendingPathComponent("local").appendingPathComponent(bucket)
-                        best = min(best, try await copy(from, target.path))
+                        let seconds = try await copy(from, target.path)
+                        best = min(best, seconds)
+                        every["\(name) local", default: []].append(seconds)
                         try? FileManager.default.removeItem(at: target)
                     }
                     if remote == "st" { drains[name] = max(drains[name] ?? 0, try await drain()) }
@@ -122,6 +126,8 @@ struct S3Bench: AsyncParsableCommand {
             }
             var cpu: [String: (rclone: Double, gateway: Double)] = [:]
             var drains: [String: Double] = [:]
+            // Every run's seconds, by input and target ("small local", "large st", …): the spread beside the best.
+            var every: [String: [Double]] = [:]
             let smallLocal = try await best(small, "small", remote: nil)
             let smallGateway = try await best(small, "small", remote: "st")
             let largeLocal = try await best(large, "large", remote: nil)
@@ -155,6 +161,10 @@ struct S3Bench: AsyncParsableCommand {
                     ("largeBoundMBps", "\(Int(largeBound))"),
                     ("cores", "\(cores)"),
                 ]
+                for (key, name) in [("small local", "smallLocal"), ("small st", "smallGateway"), ("large local", "largeLocal"),
+                                    ("large st", "largeGateway")] {
+                    fields.append(("\(name)SecondsRuns", "[" + (every[key] ?? []).map { String(format: "%.3f", $0) }.joined(separator: ",") + "]"))
+                }
                 for name in ["small", "large"] {
                     guard let used = cpu[name] else { continue }
                     fields.append(("\(name)CPUSecondsRclone", String(format: "%.2f", used.rclone)))
@@ -181,6 +191,14 @@ struct S3Bench: AsyncParsableCommand {
                           + "\(String(format: "%.2f", used.gateway)) s in \(String(format: "%.2f", seconds)) s on \(cores) cores "
                           + "(\(String(format: "%.0f", (used.rclone + used.gateway) / (seconds * Double(cores)) * 100))% busy)")
                 }
+                // The spread of the runs: the local directory's moves the most (the kernel's cost of fresh page-cache pages).
+                func spread(_ key: String, _ work: Double, _ unit: String) -> String {
+                    let rates = (every[key] ?? []).map { work / $0 }
+                    return "\(String(format: "%.0f", rates.min() ?? 0))–\(String(format: "%.0f", rates.max() ?? 0)) \(unit)"
+                }
+                print("runs          small files local \(spread("small local", Double(files), "files/s")), gateway "
+                      + "\(spread("small st", Double(files), "files/s")); large file local \(spread("large local", Double(size) / 1e6, "MB/s")), "
+                      + "gateway \(spread("large st", Double(size) / 1e6, "MB/s"))")
                 print("on Storacha   small files \(String(format: "%.1f", smallDrain)) s after rclone finished, large file "
                       + "\(String(format: "%.1f", largeDrain)) s after")
                 if let referenceSeconds {

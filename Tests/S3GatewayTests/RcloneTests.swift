@@ -297,8 +297,9 @@ let rclones: [URL] = {
         #expect(try await rc(["md5sum", "st:big"]).stdout == "\(md5)  big.bin\n")
     }
 
-    /// `storacha bench s3` runs end to end on a small input and reports, as JSON, the copies' rates, the large copy's
-    /// measured bound and the CPU seconds of rclone and the gateway (the user's HOME is not touched: a fresh profile).
+    /// `storacha bench s3` runs end to end on a small input and reports, as JSON, the copies' rates, every run's seconds,
+    /// the large copy's measured bound and the CPU seconds of rclone and the gateway (the user's HOME is not touched: a
+    /// fresh profile).
     @Test(.enabled(if: !rclones.isEmpty, "needs rclone (.ci/run installs it)"))
     func theBenchmarkReportsRatesBoundsAndCPU() async throws {
         let rclone = try #require(rclones.last)
@@ -310,13 +311,18 @@ let rclones: [URL] = {
         #expect(result.status == 0, "\(result.stderr)")
         let line = try #require(result.stdout.split(separator: "\n").last)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.stdout)")
-        for key in ["filesPerSecondLocal", "filesPerSecondGateway", "MBpsLocal", "MBpsGateway", "MD5MBps", "durableWriteMBps",
+        for key in ["filesPerSecondLocal", "filesPerSecondGateway", "MBpsLocal", "MBpsGateway", "MD5MBps", "SHA256MBps", "durableWriteMBps",
                     "largeBoundMBps", "smallCPUSecondsRclone", "smallCPUSecondsGateway", "largeCPUSecondsRclone",
                     "largeCPUSecondsGateway"] {
             let value = (report[key] as? NSNumber)?.doubleValue ?? 0
             #expect(value > 0, "\(key) in \(line)")
         }
         #expect((report["cores"] as? Int ?? 0) >= 1)
+        // Every run's seconds, one per --runs, beside the best.
+        for key in ["smallLocalSecondsRuns", "smallGatewaySecondsRuns", "largeLocalSecondsRuns", "largeGatewaySecondsRuns"] {
+            let runs = (report[key] as? [NSNumber])?.map(\.doubleValue) ?? []
+            #expect(runs.count == 1 && runs.allSatisfy { $0 > 0 }, "\(key) in \(line)")
+        }
     }
 
     /// With `--cache-size 0` the local copies of uploaded objects are dropped (files and bodies kept in the index
