@@ -55,7 +55,7 @@ actor ObjectChecksums {
     /// Queues the objects the index holds without an MD5 (after a restart).
     func resume() async {
         do {
-            for (bucket, record) in try await index.recordsMissing(metadata: ObjectChecksums.metadataName) {
+            for (bucket, record) in try await index.recordsAwaitingMD5() {
                 await add(record, bucket: bucket)
             }
         } catch {
@@ -105,8 +105,7 @@ actor ObjectChecksums {
             }
             guard size == record.info.size else { return }
             let value = Data(md5.finalize()).base64EncodedString()
-            let added = try await index.addMetadata(job.bucket, key: job.key, cacheFile: job.cacheFile,
-                                                    name: ObjectChecksums.metadataName, value: value)
+            let added = try await index.addMD5(job.bucket, key: job.key, cacheFile: job.cacheFile, md5: value)
             logger.debug("MD5 of \(job.bucket)/\(job.key): \(value)\(added ? "" : " (replaced meanwhile)")")
         } catch {
             logger.warning("cannot compute the MD5 of \(job.bucket)/\(job.key): \(error)")

@@ -14,7 +14,8 @@ struct ObjectRecord: Sendable, Equatable {
     var cacheFile: String?
     /// True while the object is acknowledged but its upload not yet on Storacha (`root` is empty then).
     var pending = false
-    /// True when the gateway is to add the object's whole MD5 to its metadata (``ObjectChecksums``).
+    /// True while the gateway is to add the object's whole MD5 to its metadata (``ObjectChecksums``); stored only
+    /// while the metadata has none.
     var addMD5 = false
 }
 
@@ -238,7 +239,8 @@ final class ObjectIndex: Sendable {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [bucket, record.info.key, Int64(record.info.size), record.info.etag,
                                      record.info.lastModified.timeIntervalSince1970, record.info.contentType, metadata, record.root,
-                                     shards, record.cacheFile, record.pending, record.addMD5])
+                                     shards, record.cacheFile, record.pending,
+                                     record.addMD5 && record.info.metadata[ObjectChecksums.metadataName] == nil])
         return old
     }
 

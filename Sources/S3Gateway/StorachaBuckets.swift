@@ -230,7 +230,7 @@ public final class StorachaBuckets: S3Backend {
     /// How many multipart objects of the gateway whose data directory is `directory` wait for their MD5
     /// (``ObjectChecksums``).
     public static func objectsAwaitingMD5(directory: URL) throws -> Int {
-        try ObjectIndex.countMissing(metadata: ObjectChecksums.metadataName, at: directory.appendingPathComponent("index.sqlite"))
+        try ObjectIndex.countAwaitingMD5(at: directory.appendingPathComponent("index.sqlite"))
     }
 
     /// Returns once every acknowledged object is on Storacha and every multipart object has its MD5.
