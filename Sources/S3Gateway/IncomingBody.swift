@@ -18,27 +18,48 @@ enum IncomingBody: Sendable {
     /// Receives `body`: in memory when it ends within `inlineLimit` bytes (and `inline` allows), else into the new
     /// file `url`, fsynced. Returns what it became and its size.
     static func receive(_ body: S3UploadBody, into url: URL, inline: Bool) async throws -> (body: IncomingBody, size: UInt64) {
-        let received = try await write(body, into: url, md5: false, inlineLimit: inline ? inlineLimit : nil)
+        let received = try await write(body, into: { url }, md5: false, inlineLimit: inline ? inlineLimit : nil)
         return (received.inline.map(IncomingBody.inline) ?? .file(url), received.size)
+    }
+
+    /// Receives `body` in memory when it ends within ``inlineLimit`` bytes, else into a new file in `directory`
+    /// (named only then: a small body costs no path), fsynced; a file it made is removed again when it fails.
+    static func receive(_ body: S3UploadBody, in directory: URL) async throws -> (body: IncomingBody, size: UInt64) {
+        let made = Locked<URL?>(nil)
+        do {
+            let received = try await write(body, into: {
+                made.update { url in
+                    let name = url ?? directory.appendingPathComponent(UniqueName.make())
+                    url = name
+                    return name
+                }
+            }, md5: false, inlineLimit: inlineLimit)
+            if let inline = received.inline { return (.inline(inline), received.size) }
+            guard let url = made.value else { throw S3Error("InternalError", status: 500, "a received body has no file") }
+            return (.file(url), received.size)
+        } catch {
+            if let url = made.value { try? FileManager.default.removeItem(at: url) }
+            throw error
+        }
     }
 
     /// Receives a byte stream into the new file `url`, fsynced; returns its size and MD5.
     static func receive(_ bytes: S3ByteStream, into url: URL) async throws -> (size: UInt64, md5: [UInt8]) {
-        let received = try await write(bytes, into: url, md5: true, inlineLimit: nil)
+        let received = try await write(bytes, into: { url }, md5: true, inlineLimit: nil)
         return (received.size, received.md5 ?? [])
     }
 
-    /// Writes `bytes` to `url` in 1 MiB pieces on the blocking-I/O pool, past the page cache where the system allows
+    /// Writes `bytes` to `url()` (asked for when the file is made) in 1 MiB pieces on the blocking-I/O pool, past the page cache where the system allows
     /// (``UncachedFileWriter``), and fsyncs it, unless the whole stream fits in `inlineLimit` bytes (when given): then
     /// no file is made and the bytes are returned. One piece is written while the next is received and hashed, so
     /// that a single stream keeps the network, the hashing and the disk busy at once.
-    static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: URL, md5 hashing: Bool,
+    static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: @escaping @Sendable () -> URL, md5 hashing: Bool,
                                             inlineLimit: Int?) async throws -> (size: UInt64, md5: [UInt8]?, inline: Data?)
         where Bytes.Element == [UInt8] {
         let file = Locked<UncachedFileWriter?>(nil)
         // Created on the first full piece, so that a small body costs one trip to the blocking pool in all.
         @Sendable func append(_ chunks: [[UInt8]]) throws {
-            let writer = try file.value ?? UncachedFileWriter(creating: url, permissions: 0o600)
+            let writer = try file.value ?? UncachedFileWriter(creating: url(), permissions: 0o600)
             file.value = writer
             for chunk in chunks where !chunk.isEmpty { try writer.write(chunk) }
         }

@@ -152,14 +152,13 @@ public final class StorachaBuckets: S3Backend {
     public func putObject(_ bucket: String, key: String, body: S3UploadBody, contentType: String, metadata: [String: String],
                           accessKey: String) async throws -> S3ObjectInfo {
         try await authorize(bucket, accessKey)
-        let temp = incoming.appendingPathComponent(UniqueName.make())
+        let (received, size) = try await IncomingBody.receive(body, in: incoming)
         do {
-            let (received, size) = try await IncomingBody.receive(body, into: temp, inline: true)
             guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
             return try await store(received, size: size, bucket: bucket, key: key, etag: SigV4.hex(md5), contentType: contentType,
                                    metadata: metadata)
         } catch {
-            try? FileManager.default.removeItem(at: temp)
+            if case .file(let temp) = received { try? FileManager.default.removeItem(at: temp) }
             throw error
         }
     }

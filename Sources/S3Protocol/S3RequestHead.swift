@@ -17,17 +17,23 @@ public struct S3RequestHead: Sendable {
         self.method = method
         self.rawPath = rawPath
         self.rawQuery = rawQuery
-        self.headers = headers.map { (name: $0.name.lowercased(), value: $0.value) }
+        self.headers = headers.map { (name: S3RequestHead.lowercased($0.name), value: $0.value) }
     }
 
     /// The value of header `name` (several fields joined with `,`, as HTTP allows), or nil.
     public func header(_ name: String) -> String? {
-        let key = name.lowercased()
+        let key = S3RequestHead.lowercased(name)
         var found: String?
         for field in headers where field.name == key {
             found = found.map { $0 + "," + field.value } ?? field.value
         }
         return found
+    }
+
+    /// `name` in lower case; as it is when it has no upper-case ASCII letter (nearly always: HTTP servers give
+    /// names in lower case, and the code asks for them so), without the allocation `lowercased()` costs.
+    static func lowercased(_ name: String) -> String {
+        name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) || !name.utf8.allSatisfy({ $0 < 0x80 }) ? name.lowercased() : name
     }
 
     /// The query parameters, percent-decoded, in the order sent (`?uploads` gives `("uploads", "")`);

@@ -186,49 +186,84 @@ public struct SigV4: Sendable {
         }
     }
 
-    /// The canonical request of SigV4 (method, URI, query, headers, signed header list, payload hash).
+    /// The canonical request of SigV4 (method, URI, query, headers, signed header list, payload hash), as the
+    /// bytes its hash is taken of.
     static func canonicalRequest(_ head: S3RequestHead, query: [(name: String, value: String)], signedHeaders: [String],
-                                 payloadHash: String) throws(S3Error) -> String {
+                                 payloadHash: String) throws(S3Error) -> [UInt8] {
         guard !signedHeaders.isEmpty, signedHeaders.contains("host") else {
             throw S3Error.accessDenied("the signature must cover the host header")
         }
         // Headers sent but not signed could change what the request does (metadata, copy source, ACLs).
-        let signedSet = Set(signedHeaders)
-        if let unsigned = head.headers.first(where: { $0.name.utf8.starts(with: "x-amz-".utf8) && !signedSet.contains($0.name) }) {
-            throw S3Error.accessDenied("There were headers present in the request which were not signed: \(unsigned.name)")
+        for field in head.headers where field.name.utf8.starts(with: "x-amz-".utf8) && !signedHeaders.contains(field.name) {
+            throw S3Error.accessDenied("There were headers present in the request which were not signed: \(field.name)")
         }
-        var lines = [head.method, head.rawPath.isEmpty ? "/" : head.rawPath]
-        // Encoded names and values are ASCII, so String order is the byte order SigV4 wants.
-        let pairs: [(String, String)] = query.map { item in (PercentEncoding.encode(item.name), PercentEncoding.encode(item.value)) }
-        let sorted = pairs.sorted { (a: (String, String), b: (String, String)) -> Bool in a.0 == b.0 ? a.1 < b.1 : a.0 < b.0 }
-        lines.append(sorted.map { "\($0.0)=\($0.1)" }.joined(separator: "&"))
+        let newline = UInt8(ascii: "\n")
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        out += head.method.utf8
+        out.append(newline)
+        out += (head.rawPath.isEmpty ? "/" : head.rawPath).utf8
+        out.append(newline)
+        if !query.isEmpty {
+            // Encoded names and values are ASCII, so String order is the byte order SigV4 wants.
+            let pairs: [(String, String)] = query.map { item in (PercentEncoding.encode(item.name), PercentEncoding.encode(item.value)) }
+            let sorted = pairs.sorted { (a: (String, String), b: (String, String)) -> Bool in a.0 == b.0 ? a.1 < b.1 : a.0 < b.0 }
+            for (i, pair) in sorted.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: "&")) }
+                out += pair.0.utf8
+                out.append(UInt8(ascii: "="))
+                out += pair.1.utf8
+            }
+        }
+        out.append(newline)
         for name in signedHeaders {
             guard let value = head.header(name) else { throw S3Error.accessDenied("the signed header \(name) is missing") }
-            lines.append("\(name):\(canonicalValue(value))")
+            out += name.utf8
+            out.append(UInt8(ascii: ":"))
+            appendCanonicalValue(value, to: &out)
+            out.append(newline)
         }
-        lines.append("")
-        lines.append(signedHeaders.joined(separator: ";"))
-        lines.append(payloadHash)
-        return lines.joined(separator: "\n")
+        out.append(newline)
+        for (i, name) in signedHeaders.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ";")) }
+            out += name.utf8
+        }
+        out.append(newline)
+        out += payloadHash.utf8
+        return out
     }
 
     /// The pieces of `text` between `separator` bytes (empty pieces kept), split on bytes, not characters.
     static func fields(_ text: Substring, _ separator: UInt8) -> [Substring] {
-        text.utf8.split(separator: separator, omittingEmptySubsequences: false).map { Substring($0) }
+        let bytes = text.utf8
+        var out: [Substring] = []
+        var start = bytes.startIndex
+        var i = start
+        while i < bytes.endIndex {
+            if bytes[i] == separator {
+                out.append(Substring(bytes[start..<i]))
+                start = bytes.index(after: i)
+            }
+            i = bytes.index(after: i)
+        }
+        out.append(Substring(bytes[start..<bytes.endIndex]))
+        return out
     }
 
     static func isHexDigit(_ c: UInt8) -> Bool {
         (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c)
     }
 
-    /// A header value trimmed, with runs of spaces collapsed to one.
-    static func canonicalValue(_ value: String) -> String {
-        let bytes = trimmed(Substring(value)).utf8
-        guard bytes.contains(UInt8(ascii: " ")) else { return String(trimmed(Substring(value))) }
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count)
+    /// Appends a header value trimmed, with runs of spaces collapsed to one.
+    static func appendCanonicalValue(_ value: String, to out: inout [UInt8]) {
+        let bytes = value.utf8
+        // Nearly every value has no space or tab to trim or collapse: copied whole.
+        if !bytes.contains(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) {
+            out += bytes
+            return
+        }
         var lastWasSpace = false
-        for b in bytes {
+        for b in trimmed(Substring(value)).utf8 {
             if b == UInt8(ascii: " ") {
                 if !lastWasSpace { out.append(b) }
                 lastWasSpace = true
@@ -237,7 +272,6 @@ public struct SigV4: Sendable {
                 lastWasSpace = false
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `text` without leading and trailing spaces and tabs.
@@ -250,17 +284,25 @@ public struct SigV4: Sendable {
         return Substring(bytes[start..<end])
     }
 
-    static func signature(key: [UInt8], amzDate: String, scope: String, canonical: String) -> String {
-        let toSign = [algorithm, amzDate, scope, hex(Array(SHA256.hash(data: Array(canonical.utf8))))].joined(separator: "\n")
-        return hex(hmac(key, Array(toSign.utf8)))
+    static func signature(key: [UInt8], amzDate: String, scope: String, canonical: [UInt8]) -> String {
+        var toSign: [UInt8] = []
+        toSign.reserveCapacity(160)
+        toSign += algorithm.utf8
+        toSign.append(UInt8(ascii: "\n"))
+        toSign += amzDate.utf8
+        toSign.append(UInt8(ascii: "\n"))
+        toSign += scope.utf8
+        toSign.append(UInt8(ascii: "\n"))
+        appendHex(SHA256.hash(data: canonical), to: &toSign)
+        return hex(hmac(key, toSign))
     }
 
-    /// Compares signatures in constant time.
+    /// Compares signatures (hex, either case) in constant time.
     static func check(_ given: String, expected: String) throws(S3Error) {
-        let a = Array(given.lowercased().utf8)
-        let b = Array(expected.utf8)
+        let (a, b) = (given.utf8, expected.utf8)
         var difference = UInt8(a.count == b.count ? 0 : 1)
-        for i in 0..<min(a.count, b.count) { difference |= a[i] ^ b[i] }
+        // ASCII letters differ from their lower case by 0x20 only.
+        for (x, y) in zip(a, b) { difference |= (x | (x >= 0x41 && x <= 0x5A ? 0x20 : 0)) ^ y }
         guard difference == 0 else {
             throw S3Error.signatureDoesNotMatch(
                 "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
@@ -280,15 +322,21 @@ public struct SigV4: Sendable {
     }
 
     /// Lower-case hex of `bytes`.
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
+    public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xf)])
-        }
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        appendHex(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Appends the lower-case hex of `bytes`.
+    static func appendHex<Bytes: Sequence>(_ bytes: Bytes, to out: inout [UInt8]) where Bytes.Element == UInt8 {
+        for b in bytes {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 0xf)])
+        }
     }
 }
 
