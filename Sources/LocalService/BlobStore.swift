@@ -24,7 +24,8 @@ public struct BlobStore: Sendable {
     /// Where the blob with `digest` lives.
     public func url(for digest: Multihash) -> URL {
         let name = digest.description
-        let bucket = String(format: "%02x", digest.digest.last ?? 0)
+        let last = digest.digest.last ?? 0
+        let bucket = (last < 16 ? "0" : "") + String(last, radix: 16)
         return root.appendingPathComponent(bucket).appendingPathComponent(name)
     }
 
