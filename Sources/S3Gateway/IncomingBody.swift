@@ -15,11 +15,9 @@ enum IncomingBody: Sendable {
     /// kilobytes then costs no file creation, and concurrent ones share one fsync.
     static let inlineLimit = 64 << 10
 
-    /// Receives `body`: in memory when it ends within `inlineLimit` bytes (and `inline` allows), else into the new
-    /// file `url`, fsynced. Returns what it became and its size.
-    static func receive(_ body: S3UploadBody, into url: URL, inline: Bool) async throws -> (body: IncomingBody, size: UInt64) {
-        let received = try await write(body, into: { url }, md5: false, inlineLimit: inline ? inlineLimit : nil)
-        return (received.inline.map(IncomingBody.inline) ?? .file(url), received.size)
+    /// Receives `body` into the new file `url`, fsynced; returns its size.
+    static func receive(_ body: S3UploadBody, into url: URL) async throws -> UInt64 {
+        try await write(body, into: { url }, md5: false, inlineLimit: nil).size
     }
 
     /// Receives `body` in memory when it ends within ``inlineLimit`` bytes, else into a new file in `directory`
@@ -49,8 +47,8 @@ enum IncomingBody: Sendable {
         return (received.size, received.md5 ?? [])
     }
 
-    /// Writes `bytes` to `url()` (asked for when the file is made) in 1 MiB pieces on the blocking-I/O pool, past the page cache where the system allows
-    /// (``UncachedFileWriter``), and fsyncs it, unless the whole stream fits in `inlineLimit` bytes (when given): then
+    /// Writes `bytes` to `url()` (asked for when the file is made) in 1 MiB pieces on the blocking-I/O pool, past the
+    /// page cache where the system allows (``UncachedFileWriter``), and fsyncs it, unless the whole stream fits in `inlineLimit` bytes (when given): then
     /// no file is made and the bytes are returned. One piece is written while the next is received and hashed, so
     /// that a single stream keeps the network, the hashing and the disk busy at once.
     static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: @escaping @Sendable () -> URL, md5 hashing: Bool,

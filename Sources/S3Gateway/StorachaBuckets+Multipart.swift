@@ -38,7 +38,7 @@ extension StorachaBuckets {
                            accessKey: String) async throws -> String {
         _ = try await pendingUpload(uploadID, bucket: bucket, key: key, accessKey: accessKey)
         return try await receivePart(uploadID, part) { temp in
-            let size = try await IncomingBody.receive(body, into: temp, inline: false).size
+            let size = try await IncomingBody.receive(body, into: temp)
             guard let md5 = body.md5 else { throw S3Error("IncompleteBody", status: 400, "the body was not read to its end") }
             return (size, md5)
         }

@@ -33,7 +33,7 @@ public struct S3RequestHead: Sendable {
     /// `name` in lower case; as it is when it has no upper-case ASCII letter (nearly always: HTTP servers give
     /// names in lower case, and the code asks for them so), without the allocation `lowercased()` costs.
     static func lowercased(_ name: String) -> String {
-        name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) || !name.utf8.allSatisfy({ $0 < 0x80 }) ? name.lowercased() : name
+        name.utf8.allSatisfy { $0 < 0x80 && !($0 >= 0x41 && $0 <= 0x5A) } ? name : name.lowercased()
     }
 
     /// The query parameters, percent-decoded, in the order sent (`?uploads` gives `("uploads", "")`);
