@@ -48,9 +48,9 @@ enum IncomingBody: Sendable {
     }
 
     /// Writes `bytes` to `url()` (asked for when the file is made) in 1 MiB pieces on the blocking-I/O pool, past the
-    /// page cache where the system allows (``UncachedFileWriter``), and fsyncs it, unless the whole stream fits in `inlineLimit` bytes (when given): then
-    /// no file is made and the bytes are returned. One piece is written while the next is received and hashed, so
-    /// that a single stream keeps the network, the hashing and the disk busy at once.
+    /// page cache where the system allows (``UncachedFileWriter``), and fsyncs it, unless the whole stream fits in
+    /// `inlineLimit` bytes (when given): then no file is made and the bytes are returned. One piece is written while
+    /// the next is received and hashed, so that a single stream keeps the network, the hashing and the disk busy at once.
     static func write<Bytes: AsyncSequence>(_ bytes: Bytes, into url: @escaping @Sendable () -> URL, md5 hashing: Bool,
                                             inlineLimit: Int?) async throws -> (size: UInt64, md5: [UInt8]?, inline: Data?)
         where Bytes.Element == [UInt8] {
