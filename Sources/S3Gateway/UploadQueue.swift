@@ -7,8 +7,10 @@ import SystemIO
 import UnixFS
 
 /// The write-ahead queue between an acknowledged PUT and its upload on Storacha. An object is answered 200
-/// once its local copy is fsynced and its index row (marked pending) committed; this queue then uploads it,
-/// `concurrency` at a time, and records the upload. Pending rows survive a crash: ``resume()`` picks them up
+/// once its local copy is fsynced and its index row (marked pending) committed; this queue then uploads it and
+/// records the upload: `concurrency` objects with a local-copy file at a time and, beside them, `inlineConcurrency`
+/// small ones (kept in the index): each object is its own upload, a chain of round trips that costs a small object
+/// the same time as a large one, so small ones go many at a time. Pending rows survive a crash: ``resume()`` picks them up
 /// at start. An object overwritten or deleted while its upload ran has that upload removed again.
 ///
 /// Uploads cost CPU (packing, signing, receipts) on the cores that also serve the client, so while objects
@@ -37,12 +39,16 @@ actor UploadQueue {
     let cache: URL
     let logger: Logger
     let concurrency: Int
+    let inlineConcurrency: Int
     let buffering: Buffering
+    /// Waiting objects with a local-copy file, and small ones, each oldest first.
     private var waiting: [(item: Item, since: ContinuousClock.Instant)] = []
+    private var waitingInline: [(item: Item, since: ContinuousClock.Instant)] = []
     private var waitingBytes: UInt64 = 0
     private var lastArrival: ContinuousClock.Instant?
     private var wakeScheduled = false
     private var running = 0
+    private var runningInline = 0
     private var idle: [CheckedContinuation<Void, Never>] = []
     /// Uploads finished since the index's last checkpoint: one runs when the queue goes idle after many.
     private var uploadedSinceCheckpoint = 0
@@ -63,7 +69,7 @@ actor UploadQueue {
     }
 
     init(session: SpaceSession, index: ObjectIndex, cache: URL, budget: LocalCopyBudget, contentLocks: KeyedLock<ContentKey>,
-         logger: Logger, concurrency: Int = 4, buffering: Buffering = Buffering()) {
+         logger: Logger, concurrency: Int = 4, inlineConcurrency: Int = 16, buffering: Buffering = Buffering()) {
         self.session = session
         self.contentLocks = contentLocks
         self.budget = budget
@@ -71,6 +77,7 @@ actor UploadQueue {
         self.cache = cache
         self.logger = logger
         self.concurrency = max(1, concurrency)
+        self.inlineConcurrency = max(1, inlineConcurrency)
         self.buffering = buffering
     }
 
@@ -87,31 +94,34 @@ actor UploadQueue {
     func add(_ item: Item, arriving: Bool = false) {
         let now = ContinuousClock.now
         if arriving { lastArrival = now }
-        waiting.append((item, now))
+        if LocalCopy.isInline(item.cacheFile) { waitingInline.append((item, now)) } else { waiting.append((item, now)) }
         waitingBytes += item.size
         pump()
     }
 
     /// Returns once nothing is queued or uploading.
     func drained() async {
-        if waiting.isEmpty && running == 0 { return }
+        if isIdle { return }
         await withCheckedContinuation { idle.append($0) }
     }
 
     /// Objects queued or uploading.
-    var backlog: Int { waiting.count + running }
+    var backlog: Int { waiting.count + waitingInline.count + running + runningInline }
+
+    private var isIdle: Bool { waiting.isEmpty && waitingInline.isEmpty && running == 0 && runningInline == 0 }
 
     /// How much longer waiting objects should wait for a quiet moment, or nil to start now.
     private func delay() -> Duration? {
-        guard let last = lastArrival, let oldest = waiting.first?.since,
-              waiting.count < buffering.objects, waitingBytes < buffering.bytes else { return nil }
+        let firsts = [waiting.first?.since, waitingInline.first?.since].compactMap { $0 }
+        guard let last = lastArrival, let oldest = firsts.min(),
+              waiting.count + waitingInline.count < buffering.objects, waitingBytes < buffering.bytes else { return nil }
         let now = ContinuousClock.now
         let left = min(buffering.quiet - (now - last), buffering.longest - (now - oldest))
         return left > .zero ? left : nil
     }
 
     private func pump() {
-        while running < concurrency, !waiting.isEmpty {
+        while (running < concurrency && !waiting.isEmpty) || (runningInline < inlineConcurrency && !waitingInline.isEmpty) {
             if let wait = delay() {
                 if !wakeScheduled {
                     wakeScheduled = true
@@ -122,12 +132,18 @@ actor UploadQueue {
                 }
                 return
             }
-            let item = waiting.removeFirst().item
+            let item: Item
+            if runningInline < inlineConcurrency, !waitingInline.isEmpty {
+                item = waitingInline.removeFirst().item
+                runningInline += 1
+            } else {
+                item = waiting.removeFirst().item
+                running += 1
+            }
             waitingBytes -= min(waitingBytes, item.size)
-            running += 1
             Task { await self.finish(item, retry: await self.upload(item)) }
         }
-        if waiting.isEmpty && running == 0 {
+        if isIdle {
             for c in idle { c.resume() }
             idle.removeAll()
             if uploadedSinceCheckpoint >= 100 {
@@ -145,7 +161,7 @@ actor UploadQueue {
     }
 
     private func finish(_ item: Item, retry: Bool) {
-        running -= 1
+        if LocalCopy.isInline(item.cacheFile) { runningInline -= 1 } else { running -= 1 }
         uploadedSinceCheckpoint += 1
         if retry {
             // Try again later (the network or the service failed); the object stays pending meanwhile.
