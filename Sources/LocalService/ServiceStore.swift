@@ -1,10 +1,15 @@
 import Foundation
 import GRDB
+import SystemIO
 
 /// The service's metadata in SQLite (WAL): receipts, blobs, uploads, indexes, provisioning,
-/// delegations, revocations and usage. Every write is one transaction.
+/// delegations, revocations and usage. Every write is atomic: concurrent writes share one transaction (group
+/// commit, a savepoint each), so that one WAL fsync serves them all.
 public final class ServiceStore: Sendable {
     let db: DatabasePool
+    /// One write of a batch, its result type erased (``write(_:)`` casts it back).
+    typealias Write = @Sendable (Database) throws -> any Sendable
+    private let writes: BatchedWork<Write, any Sendable>
 
     /// Opens (creating and migrating) the database at `url`.
     public init(url: URL) throws {
@@ -15,6 +20,31 @@ public final class ServiceStore: Sendable {
         // pool's own set-up, which leaves its writer at NORMAL (the WAL synced at checkpoints only).
         try db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try ServiceStore.migrator.migrate(db)
+        writes = BatchedWork { [db] batch in await ServiceStore.run(batch, in: db) }
+    }
+
+    /// Runs `batch` in one transaction, each write in a savepoint of its own: one that throws is undone alone.
+    private static func run(_ batch: [Write], in db: DatabasePool) async -> [Result<any Sendable, any Error>] {
+        do {
+            return try await db.write { db in
+                batch.map { body in
+                    var value: (any Sendable)?
+                    do {
+                        try db.inSavepoint {
+                            value = try body(db)
+                            return .commit
+                        }
+                        guard let value else { return .failure(ServiceStoreError()) }
+                        return .success(value)
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+        } catch {
+            // The commit itself failed: none of them is stored.
+            return Array(repeating: .failure(error), count: batch.count)
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -53,9 +83,12 @@ public final class ServiceStore: Sendable {
         return m
     }
 
-    /// Runs `body` in a write transaction.
+    /// Runs `body` atomically (in a transaction it may share with concurrent writes, in a savepoint of its own);
+    /// returns once it is committed and fsynced.
     public func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        try await db.write(body)
+        let value = try await writes.submit { db in try body(db) }
+        guard let typed = value as? T else { throw ServiceStoreError() }
+        return typed
     }
 
     /// Runs `body` against a consistent snapshot.
@@ -78,4 +111,9 @@ struct Record: Sendable {
     func text(_ key: String) -> String { values[key].flatMap { String.fromDatabaseValue($0) } ?? "" }
     func blob(_ key: String) -> Data { values[key].flatMap { Data.fromDatabaseValue($0) } ?? Data() }
     func time(_ key: String) -> Int { Int(int(key)) }
+}
+
+/// A batched write's result did not come back as the type it was written with (an internal error).
+struct ServiceStoreError: Error, CustomStringConvertible {
+    var description: String { "internal error: a database write returned an unexpected value" }
 }
