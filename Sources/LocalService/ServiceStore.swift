@@ -28,21 +28,19 @@ public final class ServiceStore: Sendable {
         do {
             return try await db.write { db in
                 batch.map { body in
-                    var value: (any Sendable)?
-                    do {
+                    Result {
+                        var value: (any Sendable)?
                         try db.inSavepoint {
                             value = try body(db)
                             return .commit
                         }
-                        guard let value else { return .failure(ServiceStoreError()) }
-                        return .success(value)
-                    } catch {
-                        return .failure(error)
+                        guard let value else { throw ServiceStoreError() }
+                        return value
                     }
                 }
             }
         } catch {
-            // The commit itself failed: none of them is stored.
+            // The commit itself failed, or SQLite aborted the transaction (GRDB then throws): none is stored.
             return Array(repeating: .failure(error), count: batch.count)
         }
     }

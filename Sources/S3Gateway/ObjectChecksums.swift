@@ -1,4 +1,5 @@
 import Crypto
+import DequeModule
 import Foundation
 import Logging
 import S3Protocol
@@ -18,7 +19,7 @@ actor ObjectChecksums {
     let cache: URL
     let budget: LocalCopyBudget
     let logger: Logger
-    private var waiting: [(job: LocalCopyRef, lease: LocalCopyBudget.Lease)] = []
+    private var waiting: Deque<(job: LocalCopyRef, lease: LocalCopyBudget.Lease)> = []
     private var queued: Set<LocalCopyRef> = []
     private var running = false
     private var idle: [CheckedContinuation<Void, Never>] = []

@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import Logging
 import Multiformats
@@ -8,10 +9,10 @@ import UnixFS
 
 /// The write-ahead queue between an acknowledged PUT and its upload on Storacha. An object is answered 200
 /// once its local copy is fsynced and its index row (marked pending) committed; this queue then uploads it and
-/// records the upload: `concurrency` objects with a local-copy file at a time and, beside them, `inlineConcurrency`
-/// small ones (kept in the index): each object is its own upload, a chain of round trips that costs a small object
-/// the same time as a large one, so small ones go many at a time. Pending rows survive a crash: ``resume()`` picks them up
-/// at start. An object overwritten or deleted while its upload ran has that upload removed again.
+/// records the upload: `concurrency` objects with a local-copy file at a time and, beside them,
+/// `inlineConcurrency` small ones (kept in the index): each object is its own upload, a chain of round trips that
+/// costs a small object the same time as a large one, so small ones go many at a time. Pending rows survive a
+/// crash: ``resume()`` picks them up at start. An object overwritten or deleted while its upload ran has that upload removed again.
 ///
 /// Uploads cost CPU (packing, signing, receipts) on the cores that also serve the client, so while objects
 /// keep arriving they wait, as a write-back buffer bounded by ``Buffering``: they start once no object has
@@ -38,17 +39,13 @@ actor UploadQueue {
     let index: ObjectIndex
     let cache: URL
     let logger: Logger
-    let concurrency: Int
-    let inlineConcurrency: Int
     let buffering: Buffering
-    /// Waiting objects with a local-copy file, and small ones, each oldest first.
-    private var waiting: [(item: Item, since: ContinuousClock.Instant)] = []
-    private var waitingInline: [(item: Item, since: ContinuousClock.Instant)] = []
+    /// Objects with a local-copy file, and small ones kept in the index: each kind waits and runs apart.
+    private var files: Lane
+    private var inline: Lane
     private var waitingBytes: UInt64 = 0
     private var lastArrival: ContinuousClock.Instant?
     private var wakeScheduled = false
-    private var running = 0
-    private var runningInline = 0
     private var idle: [CheckedContinuation<Void, Never>] = []
     /// Uploads finished since the index's last checkpoint: one runs when the queue goes idle after many.
     private var uploadedSinceCheckpoint = 0
@@ -61,6 +58,25 @@ actor UploadQueue {
     /// of an upload with that content: an upload of the same bytes as one being removed runs before or after it,
     /// never across it (else it could count on shards the removal then deletes).
     let contentLocks: KeyedLock<ContentKey>
+
+    /// Objects of one kind: those waiting, oldest first, and how many of at most `limit` are uploading.
+    private struct Lane {
+        let limit: Int
+        var waiting: Deque<(item: Item, since: ContinuousClock.Instant)> = []
+        var running = 0
+
+        init(limit: Int) { self.limit = max(1, limit) }
+
+        var canStart: Bool { running < limit && !waiting.isEmpty }
+        var count: Int { waiting.count + running }
+
+        /// Takes the oldest waiting object as running.
+        mutating func start() -> Item? {
+            guard canStart, let next = waiting.popFirst() else { return nil }
+            running += 1
+            return next.item
+        }
+    }
 
     /// What an object's bytes are known by before they are uploaded.
     struct ContentKey: Hashable, Sendable {
@@ -76,15 +92,17 @@ actor UploadQueue {
         self.index = index
         self.cache = cache
         self.logger = logger
-        self.concurrency = max(1, concurrency)
-        self.inlineConcurrency = max(1, inlineConcurrency)
+        self.files = Lane(limit: concurrency)
+        self.inline = Lane(limit: inlineConcurrency)
         self.buffering = buffering
     }
 
     /// Queues every object the index holds as pending (after a restart).
     func resume() async {
         do {
-            for p in try await index.pending() { add(Item(bucket: p.bucket, key: p.key, cacheFile: p.cacheFile, size: p.size, etag: p.etag)) }
+            for p in try await index.pending() {
+                add(Item(bucket: p.bucket, key: p.key, cacheFile: p.cacheFile, size: p.size, etag: p.etag))
+            }
         } catch {
             logger.error("cannot read the pending uploads: \(error)")
         }
@@ -94,7 +112,7 @@ actor UploadQueue {
     func add(_ item: Item, arriving: Bool = false) {
         let now = ContinuousClock.now
         if arriving { lastArrival = now }
-        if LocalCopy.isInline(item.cacheFile) { waitingInline.append((item, now)) } else { waiting.append((item, now)) }
+        if LocalCopy.isInline(item.cacheFile) { inline.waiting.append((item, now)) } else { files.waiting.append((item, now)) }
         waitingBytes += item.size
         pump()
     }
@@ -106,22 +124,23 @@ actor UploadQueue {
     }
 
     /// Objects queued or uploading.
-    var backlog: Int { waiting.count + waitingInline.count + running + runningInline }
+    var backlog: Int { files.count + inline.count }
 
-    private var isIdle: Bool { waiting.isEmpty && waitingInline.isEmpty && running == 0 && runningInline == 0 }
+    private var isIdle: Bool { backlog == 0 }
 
     /// How much longer waiting objects should wait for a quiet moment, or nil to start now.
     private func delay() -> Duration? {
-        let firsts = [waiting.first?.since, waitingInline.first?.since].compactMap { $0 }
+        let firsts = [files.waiting.first?.since, inline.waiting.first?.since].compactMap { $0 }
         guard let last = lastArrival, let oldest = firsts.min(),
-              waiting.count + waitingInline.count < buffering.objects, waitingBytes < buffering.bytes else { return nil }
+              files.waiting.count + inline.waiting.count < buffering.objects, waitingBytes < buffering.bytes
+        else { return nil }
         let now = ContinuousClock.now
         let left = min(buffering.quiet - (now - last), buffering.longest - (now - oldest))
         return left > .zero ? left : nil
     }
 
     private func pump() {
-        while (running < concurrency && !waiting.isEmpty) || (runningInline < inlineConcurrency && !waitingInline.isEmpty) {
+        while files.canStart || inline.canStart {
             if let wait = delay() {
                 if !wakeScheduled {
                     wakeScheduled = true
@@ -132,14 +151,7 @@ actor UploadQueue {
                 }
                 return
             }
-            let item: Item
-            if runningInline < inlineConcurrency, !waitingInline.isEmpty {
-                item = waitingInline.removeFirst().item
-                runningInline += 1
-            } else {
-                item = waiting.removeFirst().item
-                running += 1
-            }
+            guard let item = inline.start() ?? files.start() else { break }
             waitingBytes -= min(waitingBytes, item.size)
             Task { await self.finish(item, retry: await self.upload(item)) }
         }
@@ -161,7 +173,7 @@ actor UploadQueue {
     }
 
     private func finish(_ item: Item, retry: Bool) {
-        if LocalCopy.isInline(item.cacheFile) { runningInline -= 1 } else { running -= 1 }
+        if LocalCopy.isInline(item.cacheFile) { inline.running -= 1 } else { files.running -= 1 }
         uploadedSinceCheckpoint += 1
         if retry {
             // Try again later (the network or the service failed); the object stays pending meanwhile.

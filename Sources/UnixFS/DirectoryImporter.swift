@@ -58,10 +58,12 @@ public struct ImportFile: Sendable, Hashable {
 
 /// Files read one after another as one byte stream.
 struct ConcatenatedFileSource: ByteSource {
-    var pending: [URL]
+    let urls: [URL]
+    /// The index in `urls` of the next file to open.
+    var next = 0
     var current: FileHandle?
 
-    init(_ urls: [URL]) { pending = urls }
+    init(_ urls: [URL]) { self.urls = urls }
 
     mutating func read(upTo maxLength: Int) throws -> Data {
         while true {
@@ -71,8 +73,9 @@ struct ConcatenatedFileSource: ByteSource {
                 try? handle.close()
                 current = nil
             }
-            guard !pending.isEmpty else { return Data() }
-            let url = pending.removeFirst()
+            guard next < urls.count else { return Data() }
+            let url = urls[next]
+            next += 1
             do { current = try FileHandle(forReadingFrom: url) } catch {
                 throw UnixFSError.io("cannot read \(url.path): \(error.localizedDescription)")
             }
