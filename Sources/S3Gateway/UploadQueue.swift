@@ -12,7 +12,8 @@ import UnixFS
 /// records the upload: `concurrency` objects with a local-copy file at a time and, beside them,
 /// `inlineConcurrency` small ones (kept in the index): each object is its own upload, a chain of round trips that
 /// costs a small object the same time as a large one, so small ones go many at a time. Pending rows survive a
-/// crash: ``resume()`` picks them up at start. An object overwritten or deleted while its upload ran has that upload removed again.
+/// crash: ``resume()`` picks them up at start. An object overwritten or deleted while its upload ran has that
+/// upload removed again.
 ///
 /// Uploads cost CPU (packing, signing, receipts) on the cores that also serve the client, so while objects
 /// keep arriving they wait, as a write-back buffer bounded by ``Buffering``: they start once no object has
@@ -112,7 +113,11 @@ actor UploadQueue {
     func add(_ item: Item, arriving: Bool = false) {
         let now = ContinuousClock.now
         if arriving { lastArrival = now }
-        if LocalCopy.isInline(item.cacheFile) { inline.waiting.append((item, now)) } else { files.waiting.append((item, now)) }
+        if LocalCopy.isInline(item.cacheFile) {
+            inline.waiting.append((item, now))
+        } else {
+            files.waiting.append((item, now))
+        }
         waitingBytes += item.size
         pump()
     }
