@@ -65,7 +65,7 @@ public enum LocalServer {
         // One service per data directory: two would share its database and blob files, and each clears the
         // other's unfinished writes at start.
         let directory = configuration.dataDirectory
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try PrivateDirectory.make(directory)
         let lock = try await lockDataDirectory(directory)
         let service = try UploadService(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()

@@ -27,7 +27,7 @@ public final class UploadService: Sendable {
     /// Opens (creating) the data directory.
     public init(configuration: ServiceConfiguration, logger: Logger = Logger(label: "storacha.local")) throws {
         let dir = configuration.dataDirectory
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try PrivateDirectory.make(dir)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("emails"), withIntermediateDirectories: true)
         self.configuration = configuration
         self.identity = try ServiceIdentity.load(directory: dir, did: configuration.did)

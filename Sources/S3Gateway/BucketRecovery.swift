@@ -57,8 +57,7 @@ enum SnapshotUpload {
     /// The blobs (shards, then index) that `SpaceSession.upload(car:)` stores for the CAR at `url`: the packing is
     /// deterministic, so they follow from the CAR's blocks.
     static func blobs(of url: URL) throws -> [CID] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-snapshot-\(UniqueName.make())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try PrivateDirectory.makeTemporary(prefix: "storacha-snapshot-")
         defer { try? FileManager.default.removeItem(at: directory) }
         let packed = try Packer.repack(car: url, into: directory)
         return packed.shards.map(\.cid) + [try packed.index.archiveCID()]
@@ -67,8 +66,9 @@ enum SnapshotUpload {
     /// The blobs of a manifest's upload (a CAR of its one block).
     static func blobs(of manifest: SnapshotManifest) throws -> [CID] {
         let block = try Block(dagCBOR: manifest.encode())
-        let car = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-manifest-\(UniqueName.make()).car")
-        defer { try? FileManager.default.removeItem(at: car) }
+        let directory = try PrivateDirectory.makeTemporary(prefix: "storacha-manifest-")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let car = directory.appendingPathComponent("manifest.car")
         try CAREncoder.encode(roots: [block.cid], blocks: [block]).write(to: car)
         return try blobs(of: car)
     }

@@ -217,7 +217,7 @@ struct S3Credentials: Codable {
             }
             return stored
         }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try PrivateDirectory.make(directory)
         let made = generate()
         try DurableFile.write(Data(try JSONEncoder().encode(made)), to: file, permissions: 0o600)
         return made

@@ -53,8 +53,7 @@ extension SpaceSession {
     /// failing shard never ends in a registered upload.
     func pipeline(pieces: Bool, concurrency: Int, journal: UploadJournal?, onShard: @escaping @Sendable (StoredShard) async -> Void,
                   pack: @escaping @Sendable (URL, @escaping (ShardInfo) throws -> Void) throws -> PackResult) async throws -> PackResult {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storacha-up-\(UniqueName.make())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try PrivateDirectory.makeTemporary(prefix: "storacha-up-")
         defer { try? FileManager.default.removeItem(at: directory) }
         let gate = ShardGate(limit: concurrency)
         let (handOff, continuation) = AsyncStream<(Int, ShardInfo)>.makeStream()
