@@ -22,7 +22,11 @@ public enum PrivateDirectory {
         guard isDirectory.boolValue else { throw PrivateDirectoryError(path: url.path, reason: "it is a file, not a directory") }
         #if !os(Windows)
         let mode = try (manager.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.uint16Value ?? 0
-        if mode & 0o077 != 0 { try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path) }
+        guard mode & 0o077 != 0 else { return }
+        do { try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path) } catch {
+            throw PrivateDirectoryError(path: url.path, reason: "others may enter it and it cannot be made 0700 (chmod 700 it, "
+                                        + "as its owner)")
+        }
         #endif
     }
 

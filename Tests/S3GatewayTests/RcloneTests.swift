@@ -298,15 +298,15 @@ let rclones: [URL] = {
     }
 
     /// `storacha bench s3` runs end to end on a small input and reports, as JSON, the copies' rates, every run's seconds,
-    /// the large copy's measured bound and the CPU seconds of rclone and the gateway (the user's HOME is not touched: a
-    /// fresh profile).
+    /// the large copy's measured bound and the CPU seconds of rclone and the gateway, with the rclone `--transfers` given
+    /// (the user's HOME is not touched: a fresh profile).
     @Test(.enabled(if: !rclones.isEmpty, "needs rclone (.ci/run installs it)"))
     func theBenchmarkReportsRatesBoundsAndCPU() async throws {
         let rclone = try #require(rclones.last)
         let home = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: home) }
         let result = try await StorachaBinary.run(["bench", "s3", "--files", "20", "--size", "6000000", "--runs", "1", "--json",
-                                                   "--rclone", rclone.path, "--dir", home.path], in: home,
+                                                   "--transfers", "2", "--rclone", rclone.path, "--dir", home.path], in: home,
                                                   environment: ["HOME": home.path, "AWS_CA_BUNDLE": nil])
         #expect(result.status == 0, "\(result.stderr)")
         let line = try #require(result.stdout.split(separator: "\n").last)
@@ -318,6 +318,7 @@ let rclones: [URL] = {
             #expect(value > 0, "\(key) in \(line)")
         }
         #expect((report["cores"] as? Int ?? 0) >= 1)
+        #expect(report["transfers"] as? Int == 2, "\(line)")
         // Every run's seconds, one per --runs, beside the best.
         for key in ["smallLocalSecondsRuns", "smallGatewaySecondsRuns", "largeLocalSecondsRuns", "largeGatewaySecondsRuns"] {
             let runs = (report[key] as? [NSNumber])?.map(\.doubleValue) ?? []
