@@ -143,9 +143,11 @@ struct ServeS3Command: AsyncParsableCommand {
     }
 
     /// Snapshot timing; `STORACHA_SNAPSHOT_PAUSE_AFTER_TREE` (seconds) holds each snapshot between its two uploads, for
-    /// crash tests.
+    /// crash tests, and `STORACHA_SNAPSHOT_LONGEST` (seconds, default 30) is how long changes that keep coming may wait
+    /// for their snapshot, for tests that need a known number of snapshots on machines of any speed.
     static func snapshotTiming(_ env: [String: String]) -> SnapshotTiming {
         var timing = SnapshotTiming()
+        if let longest = env["STORACHA_SNAPSHOT_LONGEST"].flatMap(Double.init), longest > 0 { timing.longest = longest }
         if let pause = env["STORACHA_SNAPSHOT_PAUSE_AFTER_TREE"].flatMap(Double.init) { timing.pauseAfterTree = .milliseconds(Int(pause * 1000)) }
         return timing
     }
