@@ -47,7 +47,9 @@ public final class StorachaBuckets: S3Backend {
         parts = directory.appendingPathComponent("multipart")
         // Private: the index holds small objects' bytes, the directories below the others'.
         try PrivateDirectory.make(directory)
-        for dir in [cache, incoming, parts] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        for dir in [cache, incoming, parts] {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
         // Bodies that were arriving when the gateway stopped were never acknowledged.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? [] {
             try? FileManager.default.removeItem(at: incoming.appendingPathComponent(name))

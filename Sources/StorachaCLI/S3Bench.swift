@@ -10,7 +10,8 @@ struct S3Bench: AsyncParsableCommand {
         commandName: "s3",
         abstract: "Measure `rclone copy` through `storacha serve s3 --local` beside the same copy to a local directory.",
         discussion: """
-            Copies --files small files and one --size file with rclone (its default transfers, or --transfers) to the gateway (a child \
+            Copies --files small files and one --size file with rclone (its default transfers, or --transfers) to \
+            the gateway (a child \
             `serve s3 --local` on a fresh profile) and to a local directory, in the same run, and reports files/s, MB/s, \
             the ratios, the large copy's physical bound on this machine (rclone and the gateway both hash each part with \
             MD5 and SHA-256, and the gateway must write it durably: hash and write-and-fsync rates measured), the CPU \

@@ -13,7 +13,8 @@ public enum PrivateDirectory {
         if !manager.fileExists(atPath: url.path, isDirectory: &isDirectory) {
             try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             do {
-                try manager.createDirectory(at: url, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+                try manager.createDirectory(at: url, withIntermediateDirectories: false,
+                                            attributes: [.posixPermissions: 0o700])
                 return
             } catch where manager.fileExists(atPath: url.path, isDirectory: &isDirectory) {
                 // Made meanwhile by another process: narrowed below like any existing one.
