@@ -23,8 +23,10 @@ struct S3Bench: AsyncParsableCommand {
             same way: --runs copies, each into a fresh destination after the file systems were flushed (`sync`, \
             untimed) and, for the gateway, after the previous copy's objects were all on Storacha; the best is kept. \
             When this rclone has `serve s3` (1.65 and later), the same copies also go to it, serving a local directory: \
-            another S3 server on the same machine, for reference. Needs rclone. Build with `swift build -c release` \
-            for meaningful numbers.
+            another S3 server on the same machine, for reference. The small files' local copies stay until the end: \
+            some file systems (ext4 without a journal) create files several times slower for a minute after thousands \
+            were removed, so leave a minute after removing many files (or another bench) before running it. Needs \
+            rclone. Build with `swift build -c release` for meaningful numbers.
             """)
 
     @Option(help: "Small files.")
