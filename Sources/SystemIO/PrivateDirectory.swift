@@ -39,7 +39,7 @@ public enum PrivateDirectory {
     }
 }
 
-/// A path that should be a private directory is not a directory.
+/// A path cannot be made a private directory: it is a file, or others may enter it and it cannot be narrowed.
 public struct PrivateDirectoryError: Error, CustomStringConvertible {
     /// The path.
     public let path: String
